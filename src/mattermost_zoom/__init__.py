@@ -1,0 +1,1 @@
+"""Start Zoom meetings from Mattermost: a standalone service."""

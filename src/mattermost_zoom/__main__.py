@@ -1,0 +1,5 @@
+import sys
+
+from mattermost_zoom.cli import main
+
+sys.exit(main())

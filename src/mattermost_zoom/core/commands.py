@@ -1,0 +1,93 @@
+"""Parsing ``/zoom ...`` text and describing the commands a user may run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MAX_TOPIC_LENGTH = 200  # Zoom's limit for a meeting topic
+
+
+@dataclass(frozen=True)
+class Start:
+    topic: str
+
+
+@dataclass(frozen=True)
+class Connect:
+    pass
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    pass
+
+
+@dataclass(frozen=True)
+class Help:
+    pass
+
+
+@dataclass(frozen=True)
+class Unknown:
+    word: str
+
+
+@dataclass(frozen=True)
+class Invalid:
+    """A known subcommand used wrongly; ``reason`` tells the user how to fix it."""
+
+    reason: str
+
+
+Command = Start | Connect | Disconnect | Settings | Help | Unknown | Invalid
+
+
+@dataclass(frozen=True)
+class HelpEntry:
+    usage: str
+    description: str
+
+
+_ENTRIES = {
+    "start": HelpEntry("/zoom start [topic]", "Start a Zoom meeting in this channel."),
+    "connect": HelpEntry("/zoom connect", "Connect your Zoom account."),
+    "disconnect": HelpEntry("/zoom disconnect", "Disconnect your Zoom account."),
+    "settings": HelpEntry("/zoom settings", "Choose which meeting ID your meetings use."),
+    "help": HelpEntry("/zoom help", "Show this help."),
+}
+
+
+def parse(text: str) -> Command:
+    words = text.strip().split(maxsplit=1)
+    if not words:
+        return Help()
+    word, rest = words[0].lower(), (words[1].strip() if len(words) > 1 else "")
+    if word == "start":
+        if len(rest) > MAX_TOPIC_LENGTH:
+            return Invalid(
+                f"The topic is too long: Zoom accepts at most {MAX_TOPIC_LENGTH} characters."
+            )
+        return Start(topic=" ".join(rest.split()))
+    if word in ("connect", "disconnect", "settings", "help") and rest:
+        return Invalid(f"`/zoom {word}` takes no arguments.")
+    simple: dict[str, Command] = {
+        "connect": Connect(),
+        "disconnect": Disconnect(),
+        "settings": Settings(),
+        "help": Help(),
+    }
+    return simple.get(word, Unknown(word=words[0]))
+
+
+def allowed_entries(*, is_system_admin: bool, account_level_app: bool) -> list[HelpEntry]:
+    """The commands this user may run, in the order help shows them."""
+    names = ["start", "connect", "disconnect", "settings", "help"]
+    if account_level_app and not is_system_admin:
+        # With an account-level app only a system admin connects, once, for everyone.
+        names = [n for n in names if n not in ("connect", "disconnect")]
+    return [_ENTRIES[n] for n in names]

@@ -1,0 +1,372 @@
+"""The store: every query the service makes, as small async methods.
+
+Each method is one short transaction. Anything that must be atomic across
+processes (consuming an OAuth state, taking the refresh lease) is a single
+conditional statement, so it holds on SQLite and PostgreSQL alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, event, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+from mattermost_zoom.core.models import (
+    Connection,
+    Meeting,
+    MeetingIdChoice,
+    MeetingStatus,
+    StartRequest,
+)
+from mattermost_zoom.store.schema import (
+    meetings,
+    oauth_states,
+    user_preferences,
+    zoom_connections,
+)
+from mattermost_zoom.store.urls import async_url
+
+
+@dataclass(frozen=True)
+class OAuthState:
+    mm_user_id: str
+    channel_id: str
+    code_verifier_enc: str
+    start_request: StartRequest | None
+
+
+class Store:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @classmethod
+    def open(cls, database_url: str) -> Store:
+        url = async_url(database_url)
+        if url.startswith("sqlite"):
+            # One writer at a time is SQLite's rule; wait for the lock instead of failing.
+            engine = create_async_engine(url, connect_args={"timeout": 30}, poolclass=NullPool)
+            event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        return cls(engine)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    async def close(self) -> None:
+        await self._engine.dispose()
+
+    async def ping(self) -> None:
+        async with self._engine.connect() as conn:
+            await conn.execute(select(1))
+
+    # --- Zoom connections -------------------------------------------------
+
+    async def get_connection(self, mm_user_id: str) -> Connection | None:
+        async with self._engine.connect() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        select(zoom_connections).where(zoom_connections.c.mm_user_id == mm_user_id)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return _connection(row) if row else None
+
+    async def save_connection(
+        self,
+        *,
+        mm_user_id: str,
+        zoom_user_id: str,
+        zoom_email: str,
+        pmi: str | None,
+        access_token_enc: str,
+        refresh_token_enc: str,
+        access_expires_at: datetime,
+        now: datetime,
+    ) -> None:
+        """Create or replace the user's connection (a reconnect starts a new version)."""
+        values = {
+            "mm_user_id": mm_user_id,
+            "zoom_user_id": zoom_user_id,
+            "zoom_email": zoom_email,
+            "pmi": pmi,
+            "access_token": access_token_enc,
+            "refresh_token": refresh_token_enc,
+            "access_expires_at": access_expires_at,
+            "token_version": 1,
+            "refresh_lease_until": None,
+            "connected_at": now,
+        }
+        await self._upsert(
+            zoom_connections,
+            values,
+            key="mm_user_id",
+            # A reconnect starts a new token generation, ending any refresh in flight.
+            overrides={"token_version": zoom_connections.c.token_version + 1},
+        )
+
+    async def delete_connection(self, mm_user_id: str) -> bool:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                delete(zoom_connections).where(zoom_connections.c.mm_user_id == mm_user_id)
+            )
+        return bool(result.rowcount)
+
+    async def take_refresh_lease(
+        self, mm_user_id: str, *, version: int, now: datetime, until: datetime
+    ) -> bool:
+        """Claim the right to refresh this version of the user's token. Exactly one
+        caller wins, whichever process it runs in; an expired lease can be taken over."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(zoom_connections)
+                .where(
+                    zoom_connections.c.mm_user_id == mm_user_id,
+                    zoom_connections.c.token_version == version,
+                    (zoom_connections.c.refresh_lease_until.is_(None))
+                    | (zoom_connections.c.refresh_lease_until < now),
+                )
+                .values(refresh_lease_until=until)
+            )
+        return bool(result.rowcount)
+
+    async def store_refreshed_tokens(
+        self,
+        mm_user_id: str,
+        *,
+        version: int,
+        access_token_enc: str,
+        refresh_token_enc: str,
+        access_expires_at: datetime,
+    ) -> bool:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(zoom_connections)
+                .where(
+                    zoom_connections.c.mm_user_id == mm_user_id,
+                    zoom_connections.c.token_version == version,
+                )
+                .values(
+                    access_token=access_token_enc,
+                    refresh_token=refresh_token_enc,
+                    access_expires_at=access_expires_at,
+                    token_version=version + 1,
+                    refresh_lease_until=None,
+                )
+            )
+        return bool(result.rowcount)
+
+    async def release_refresh_lease(self, mm_user_id: str, *, version: int) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(zoom_connections)
+                .where(
+                    zoom_connections.c.mm_user_id == mm_user_id,
+                    zoom_connections.c.token_version == version,
+                )
+                .values(refresh_lease_until=None)
+            )
+
+    # --- Preferences ------------------------------------------------------
+
+    async def get_meeting_id_choice(self, mm_user_id: str) -> MeetingIdChoice | None:
+        async with self._engine.connect() as conn:
+            value = (
+                await conn.execute(
+                    select(user_preferences.c.meeting_id_choice).where(
+                        user_preferences.c.mm_user_id == mm_user_id
+                    )
+                )
+            ).scalar()
+        return MeetingIdChoice(value) if value else None
+
+    async def set_meeting_id_choice(
+        self, mm_user_id: str, choice: MeetingIdChoice, now: datetime
+    ) -> None:
+        await self._upsert(
+            user_preferences,
+            {"mm_user_id": mm_user_id, "meeting_id_choice": choice.value, "updated_at": now},
+            key="mm_user_id",
+        )
+
+    # --- OAuth states -----------------------------------------------------
+
+    async def put_oauth_state(
+        self,
+        *,
+        state_hash: str,
+        mm_user_id: str,
+        channel_id: str,
+        code_verifier_enc: str,
+        start_request: StartRequest | None,
+        expires_at: datetime,
+        now: datetime,
+    ) -> None:
+        async with self._engine.begin() as conn:
+            # Expired states are useless; sweeping them here keeps the table small.
+            await conn.execute(delete(oauth_states).where(oauth_states.c.expires_at < now))
+            await conn.execute(
+                insert(oauth_states).values(
+                    state_hash=state_hash,
+                    mm_user_id=mm_user_id,
+                    channel_id=channel_id,
+                    code_verifier=code_verifier_enc,
+                    start_request=(json.dumps(start_request.to_dict()) if start_request else None),
+                    expires_at=expires_at,
+                )
+            )
+
+    async def consume_oauth_state(self, state_hash: str, now: datetime) -> OAuthState | None:
+        """Delete and return the state if it exists and is live. A state can be
+        consumed once, by one process."""
+        async with self._engine.begin() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        delete(oauth_states)
+                        .where(oauth_states.c.state_hash == state_hash)
+                        .returning(
+                            oauth_states.c.mm_user_id,
+                            oauth_states.c.channel_id,
+                            oauth_states.c.code_verifier,
+                            oauth_states.c.start_request,
+                            oauth_states.c.expires_at,
+                        )
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if row is None or row["expires_at"] <= now:
+            return None
+        raw = row["start_request"]
+        return OAuthState(
+            mm_user_id=row["mm_user_id"],
+            channel_id=row["channel_id"],
+            code_verifier_enc=row["code_verifier"],
+            start_request=StartRequest.from_dict(json.loads(raw)) if raw else None,
+        )
+
+    async def delete_oauth_states(self, mm_user_id: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(oauth_states).where(oauth_states.c.mm_user_id == mm_user_id))
+
+    # --- Meetings ---------------------------------------------------------
+
+    async def add_meeting(self, meeting: Meeting) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                insert(meetings).values(
+                    meeting_id=meeting.meeting_id,
+                    meeting_uuid=meeting.meeting_uuid,
+                    post_id=meeting.post_id,
+                    channel_id=meeting.channel_id,
+                    creator_mm_user_id=meeting.creator_mm_user_id,
+                    topic=meeting.topic,
+                    personal=meeting.personal,
+                    join_url=meeting.join_url,
+                    status=meeting.status.value,
+                    created_at=meeting.created_at,
+                    ended_at=meeting.ended_at,
+                )
+            )
+
+    async def latest_open_meeting(self, channel_id: str, since: datetime) -> Meeting | None:
+        async with self._engine.connect() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        select(meetings)
+                        .where(
+                            meetings.c.channel_id == channel_id,
+                            meetings.c.status == MeetingStatus.STARTED.value,
+                            meetings.c.created_at >= since,
+                        )
+                        .order_by(meetings.c.created_at.desc())
+                        .limit(1)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return _meeting(row) if row else None
+
+    async def meeting_by_post(self, post_id: str) -> Meeting | None:
+        async with self._engine.connect() as conn:
+            row = (
+                (await conn.execute(select(meetings).where(meetings.c.post_id == post_id)))
+                .mappings()
+                .first()
+            )
+        return _meeting(row) if row else None
+
+    # --- helpers ----------------------------------------------------------
+
+    async def _upsert(
+        self,
+        table: Any,
+        values: Mapping[str, Any],
+        *,
+        key: str,
+        overrides: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Insert, or update the row with the same ``key`` (``overrides`` apply then)."""
+        async with self._engine.begin() as conn:
+            dialect = conn.dialect.name
+            stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).values(
+                dict(values)
+            )
+            changes = {k: v for k, v in values.items() if k != key}
+            changes.update(overrides or {})
+            await conn.execute(stmt.on_conflict_do_update(index_elements=[key], set_=changes))
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers go on while one process writes (several workers, one file).
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _connection(row: RowMapping) -> Connection:
+    return Connection(
+        mm_user_id=row["mm_user_id"],
+        zoom_user_id=row["zoom_user_id"],
+        zoom_email=row["zoom_email"],
+        pmi=row["pmi"],
+        access_token_enc=row["access_token"],
+        refresh_token_enc=row["refresh_token"],
+        access_expires_at=row["access_expires_at"],
+        token_version=row["token_version"],
+        refresh_lease_until=row["refresh_lease_until"],
+    )
+
+
+def _meeting(row: RowMapping) -> Meeting:
+    return Meeting(
+        meeting_id=row["meeting_id"],
+        meeting_uuid=row["meeting_uuid"],
+        post_id=row["post_id"],
+        channel_id=row["channel_id"],
+        creator_mm_user_id=row["creator_mm_user_id"],
+        topic=row["topic"],
+        personal=bool(row["personal"]),
+        join_url=row["join_url"],
+        status=MeetingStatus(row["status"]),
+        created_at=row["created_at"],
+        ended_at=row["ended_at"],
+    )

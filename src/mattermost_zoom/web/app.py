@@ -1,0 +1,87 @@
+"""The ASGI application: every route under the path of ``MMZOOM_PUBLIC_URL``."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.routing import Mount, Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mattermost_zoom.config import Settings
+from mattermost_zoom.web.actions import post_action
+from mattermost_zoom.web.command import slash_command
+from mattermost_zoom.web.health import healthz
+from mattermost_zoom.web.oauth import oauth_complete, oauth_connect
+from mattermost_zoom.workflows.services import Services
+
+log = logging.getLogger("mattermost_zoom.http")
+
+
+def create_app(settings: Settings) -> Starlette:
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services = Services.build(settings)
+        app.state.services = services
+        try:
+            yield
+        finally:
+            await services.close()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/command", slash_command, methods=["POST"]),
+        Route("/oauth2/connect", oauth_connect, methods=["GET"]),
+        Route("/oauth2/complete", oauth_complete, methods=["GET"]),
+        Route("/actions/{action}", post_action, methods=["POST"]),
+    ]
+    base = settings.public_path
+    app = Starlette(routes=[Mount(base, routes=routes)] if base else routes, lifespan=lifespan)
+    app.add_middleware(AccessLog)
+    return app
+
+
+class AccessLog:
+    """One log line per request: method, path, status, duration, request id.
+
+    The query string is never logged: it carries the webhook secret and OAuth codes.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = uuid.uuid4().hex[:16]
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status,
+                extra={
+                    "request_id": request_id,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )

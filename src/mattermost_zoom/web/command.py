@@ -1,0 +1,101 @@
+"""``POST /command``: the custom slash command, exactly as Mattermost sends it.
+
+Verified here, answered at once; starting a meeting (which talks to Zoom and
+Mattermost) runs after the answer and reports back with an ephemeral post.
+"""
+
+from __future__ import annotations
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mattermost_zoom.core import commands, messages
+from mattermost_zoom.core.cards import Button, Prompt
+from mattermost_zoom.core.models import Actor, MeetingIdChoice, StartRequest
+from mattermost_zoom.crypto import constant_time_in
+from mattermost_zoom.web.delivery import deliver_safely, prompt_response
+from mattermost_zoom.workflows import connect
+from mattermost_zoom.workflows.services import Services
+from mattermost_zoom.workflows.start import start_meeting
+
+_REQUIRED = ("user_id", "channel_id", "user_name")
+
+
+async def slash_command(request: Request) -> Response:
+    svc: Services = request.app.state.services
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return JSONResponse({"error": "expected a form-encoded slash command request"}, 415)
+    form = await request.form()
+    token = str(form.get("token") or "") or request.headers.get("authorization", "").removeprefix(
+        "Token "
+    )
+    if not token or not constant_time_in(token, svc.settings.slash_command_tokens):
+        return JSONResponse({"error": "invalid slash command token"}, 401)
+    missing = [name for name in _REQUIRED if not form.get(name)]
+    if missing:
+        return JSONResponse({"error": f"missing fields: {', '.join(missing)}"}, 400)
+    actor = Actor(user_id=str(form["user_id"]), username=str(form["user_name"]))
+    channel_id = str(form["channel_id"])
+    return await _dispatch(svc, actor, channel_id, commands.parse(str(form.get("text") or "")))
+
+
+async def _dispatch(
+    svc: Services, actor: Actor, channel_id: str, command: commands.Command
+) -> Response:
+    match command:
+        case commands.Start(topic):
+            task = BackgroundTask(
+                _start_in_background, svc, actor, StartRequest(channel_id=channel_id, topic=topic)
+            )
+            return JSONResponse({}, background=task)
+        case commands.Connect():
+            return prompt_response(svc, actor.user_id, await _connect(svc, actor, channel_id))
+        case commands.Disconnect():
+            removed = await svc.store.delete_connection(actor.user_id)
+            await svc.store.delete_oauth_states(actor.user_id)
+            text = messages.disconnected() if removed else messages.not_connected()
+            return prompt_response(svc, actor.user_id, Prompt(text))
+        case commands.Settings():
+            return prompt_response(svc, actor.user_id, await _settings(svc, actor))
+        case commands.Help():
+            return prompt_response(svc, actor.user_id, Prompt(_help(svc, actor)))
+        case commands.Unknown(word):
+            text = f"{messages.unknown_command(word)}\n\n{_help(svc, actor)}"
+            return prompt_response(svc, actor.user_id, Prompt(text))
+        case commands.Invalid(reason):
+            return prompt_response(svc, actor.user_id, Prompt(reason))
+
+
+async def _start_in_background(svc: Services, actor: Actor, request: StartRequest) -> None:
+    async with deliver_safely(svc, actor.user_id, request.channel_id) as deliver:
+        await deliver(await start_meeting(svc, actor, request))
+
+
+async def _connect(svc: Services, actor: Actor, channel_id: str) -> Prompt:
+    existing = await svc.store.get_connection(actor.user_id)
+    if existing is not None:
+        return Prompt(messages.already_connected(existing.zoom_email))
+    link = connect.connect_url(svc, actor.user_id, channel_id, None)
+    return Prompt(messages.connect_prompt(link, for_start=False))
+
+
+async def _settings(svc: Services, actor: Actor) -> Prompt:
+    current = await svc.store.get_meeting_id_choice(actor.user_id)
+    buttons = tuple(
+        Button(
+            messages.CHOICE_LABELS[choice],
+            "settings",
+            {"choice": choice.value},
+            "primary" if choice == (current or MeetingIdChoice.ASK) else "default",
+        )
+        for choice in MeetingIdChoice
+    )
+    return Prompt(messages.settings_prompt(current), buttons)
+
+
+def _help(svc: Services, actor: Actor) -> str:
+    entries = commands.allowed_entries(
+        is_system_admin=actor.is_system_admin, account_level_app=svc.settings.account_level_app
+    )
+    return messages.help_text(entries)

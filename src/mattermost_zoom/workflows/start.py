@@ -1,0 +1,160 @@
+"""``/zoom start``: gather the facts, let the core decide, carry the decision out.
+
+Critical path for a connected user: (1) Mattermost channel + membership look-ups,
+concurrently, (2) Zoom creates the meeting, (3) Mattermost gets the card.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+
+from mattermost_zoom.clients.mattermost import MattermostError
+from mattermost_zoom.clients.zoom import OAuthGrantError, ZoomError, ZoomMeeting
+from mattermost_zoom.clock import utcnow
+from mattermost_zoom.core import cards, messages
+from mattermost_zoom.core.cards import Button, Prompt
+from mattermost_zoom.core.models import (
+    Actor,
+    ChannelType,
+    Meeting,
+    MeetingIdChoice,
+    MeetingStatus,
+    StartRequest,
+)
+from mattermost_zoom.core.start import (
+    RECENT_MEETING_WINDOW,
+    AskMeetingId,
+    Create,
+    NeedsConnection,
+    OfferRecent,
+    Refuse,
+    StartFacts,
+    decide_start,
+)
+from mattermost_zoom.workflows.connect import connect_prompt
+from mattermost_zoom.workflows.services import Services
+from mattermost_zoom.workflows.tokens import NotConnected, ReconnectNeeded
+
+log = logging.getLogger(__name__)
+
+
+async def start_meeting(svc: Services, actor: Actor, request: StartRequest) -> Prompt | None:
+    """Start a meeting for ``actor``; returns what to show them, or None when the
+    card itself is the answer."""
+    now = utcnow()
+    channel, is_member, connection, saved_choice, recent = await asyncio.gather(
+        svc.mattermost.get_channel(request.channel_id),
+        svc.mattermost.is_channel_member(request.channel_id, actor.user_id),
+        svc.store.get_connection(actor.user_id),
+        svc.store.get_meeting_id_choice(actor.user_id),
+        svc.store.latest_open_meeting(request.channel_id, now - RECENT_MEETING_WINDOW),
+    )
+    decision = decide_start(
+        StartFacts(
+            request=request,
+            channel_type=ChannelType(channel.type),
+            is_member=is_member,
+            restrict_public_channels=svc.settings.restrict_meeting_creation,
+            connected=connection is not None,
+            has_pmi=bool(connection and connection.pmi),
+            saved_choice=saved_choice,
+            recent_meeting=recent,
+            now=now,
+        )
+    )
+    match decision:
+        case Refuse(reason):
+            return Prompt(messages.REFUSALS[reason])
+        case NeedsConnection():
+            return connect_prompt(svc, actor.user_id, request)
+        case OfferRecent(meeting):
+            return Prompt(
+                messages.recent_meeting(meeting.topic),
+                (
+                    Button("Join Meeting", "join", {"url": meeting.join_url}, "primary"),
+                    Button(
+                        "Create New Meeting",
+                        "start",
+                        replace(request, force_new=True).to_dict(),
+                    ),
+                ),
+            )
+        case AskMeetingId():
+            return Prompt(
+                messages.ask_meeting_id(),
+                tuple(
+                    Button(messages.CHOICE_LABELS[c], "start", replace(request, choice=c).to_dict())
+                    for c in (MeetingIdChoice.PERSONAL, MeetingIdChoice.UNIQUE)
+                ),
+            )
+        case Create(personal, topic):
+            assert connection is not None
+            return await _create(
+                svc, actor, request, personal=personal, topic=topic, pmi=connection.pmi
+            )
+
+
+async def _create(
+    svc: Services,
+    actor: Actor,
+    request: StartRequest,
+    *,
+    personal: bool,
+    topic: str,
+    pmi: str | None,
+) -> Prompt | None:
+    try:
+        if personal and pmi:
+            zoom_meeting: ZoomMeeting = await svc.tokens.call(
+                actor.user_id, lambda token: svc.zoom_api.get_meeting(token, pmi)
+            )
+        else:
+            zoom_meeting = await svc.tokens.call(
+                actor.user_id, lambda token: svc.zoom_api.create_meeting(token, topic)
+            )
+    except (NotConnected, ReconnectNeeded):
+        prompt = connect_prompt(svc, actor.user_id, request)
+        return Prompt(f"{messages.reconnect_needed()}\n{prompt.text}")
+    except (ZoomError, OAuthGrantError, TimeoutError) as exc:
+        log.warning("zoom call failed while starting a meeting", extra={"error": str(exc)})
+        return Prompt(messages.zoom_unavailable())
+
+    post = cards.meeting_post(
+        channel_id=request.channel_id,
+        meeting_id=zoom_meeting.id,
+        meeting_uuid=zoom_meeting.uuid,
+        join_url=zoom_meeting.join_url,
+        topic=topic,
+        personal=personal,
+        creator_username=actor.username,
+    )
+    try:
+        created = await svc.mattermost.create_post(post)
+    except MattermostError as exc:
+        log.warning("posting the meeting card failed", extra={"error": str(exc)})
+        return Prompt(messages.mattermost_unavailable())
+    await svc.store.add_meeting(
+        Meeting(
+            meeting_id=zoom_meeting.id,
+            meeting_uuid=zoom_meeting.uuid or None,
+            post_id=str(created["id"]),
+            channel_id=request.channel_id,
+            creator_mm_user_id=actor.user_id,
+            topic=topic,
+            personal=personal,
+            join_url=zoom_meeting.join_url,
+            status=MeetingStatus.STARTED,
+            created_at=utcnow(),
+        )
+    )
+    log.info(
+        "meeting started",
+        extra={
+            "meeting_id": zoom_meeting.id,
+            "channel_id": request.channel_id,
+            "personal": personal,
+        },
+    )
+    return None
