@@ -37,6 +37,7 @@ class Prompt:
 def meeting_post(
     *,
     channel_id: str,
+    root_id: str = "",
     meeting_id: str,
     meeting_uuid: str,
     join_url: str,
@@ -46,6 +47,7 @@ def meeting_post(
 ) -> dict[str, Any]:
     return {
         "channel_id": channel_id,
+        "root_id": root_id,
         "type": POST_TYPE,
         "message": messages.meeting_started_text(creator_username),
         "props": {

@@ -66,6 +66,7 @@ class StartRequest:
 
     channel_id: str
     topic: str = ""
+    root_id: str = ""  # the thread the command was typed in, when Mattermost says
     choice: MeetingIdChoice | None = None  # chosen by button for this meeting only
     force_new: bool = False  # the user chose "create new" over a recent meeting
 
@@ -73,6 +74,7 @@ class StartRequest:
         return {
             "channel_id": self.channel_id,
             "topic": self.topic,
+            "root_id": self.root_id,
             "choice": self.choice.value if self.choice else None,
             "force_new": self.force_new,
         }
@@ -83,6 +85,7 @@ class StartRequest:
         return cls(
             channel_id=str(data["channel_id"]),
             topic=str(data.get("topic") or ""),
+            root_id=str(data.get("root_id") or ""),
             choice=MeetingIdChoice(str(choice)) if choice else None,
             force_new=bool(data.get("force_new", False)),
         )

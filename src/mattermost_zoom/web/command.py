@@ -37,16 +37,22 @@ async def slash_command(request: Request) -> Response:
         return JSONResponse({"error": f"missing fields: {', '.join(missing)}"}, 400)
     actor = Actor(user_id=str(form["user_id"]), username=str(form["user_name"]))
     channel_id = str(form["channel_id"])
-    return await _dispatch(svc, actor, channel_id, commands.parse(str(form.get("text") or "")))
+    # Not every Mattermost version says which thread a command was typed in.
+    root_id = str(form.get("root_id") or "")
+    command = commands.parse(str(form.get("text") or ""))
+    return await _dispatch(svc, actor, channel_id, root_id, command)
 
 
 async def _dispatch(
-    svc: Services, actor: Actor, channel_id: str, command: commands.Command
+    svc: Services, actor: Actor, channel_id: str, root_id: str, command: commands.Command
 ) -> Response:
     match command:
         case commands.Start(topic):
             task = BackgroundTask(
-                _start_in_background, svc, actor, StartRequest(channel_id=channel_id, topic=topic)
+                _start_in_background,
+                svc,
+                actor,
+                StartRequest(channel_id=channel_id, topic=topic, root_id=root_id),
             )
             return JSONResponse({}, background=task)
         case commands.Connect():

@@ -123,6 +123,7 @@ async def _create(
 
     post = cards.meeting_post(
         channel_id=request.channel_id,
+        root_id=request.root_id,
         meeting_id=zoom_meeting.id,
         meeting_uuid=zoom_meeting.uuid,
         join_url=zoom_meeting.join_url,
