@@ -47,7 +47,7 @@ class Meeting:
     """A meeting card the service posted, and the Zoom meeting behind it."""
 
     meeting_id: str
-    post_id: str
+    post_id: str | None
     channel_id: str
     creator_mm_user_id: str
     topic: str

@@ -266,9 +266,10 @@ class Store:
 
     # --- Meetings ---------------------------------------------------------
 
-    async def add_meeting(self, meeting: Meeting) -> None:
+    async def add_meeting(self, meeting: Meeting) -> int:
+        """Record a meeting; returns its row id (for ``attach_post``)."""
         async with self._engine.begin() as conn:
-            await conn.execute(
+            result = await conn.execute(
                 insert(meetings).values(
                     meeting_id=meeting.meeting_id,
                     meeting_uuid=meeting.meeting_uuid,
@@ -283,6 +284,19 @@ class Store:
                     ended_at=meeting.ended_at,
                 )
             )
+        key = result.inserted_primary_key
+        assert key is not None
+        return int(key[0])
+
+    async def attach_post(self, row_id: int, post_id: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(meetings).where(meetings.c.id == row_id).values(post_id=post_id)
+            )
+
+    async def forget_meeting(self, row_id: int) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(meetings).where(meetings.c.id == row_id))
 
     async def latest_open_meeting(self, channel_id: str, since: datetime) -> Meeting | None:
         async with self._engine.connect() as conn:

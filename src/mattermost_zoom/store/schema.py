@@ -88,7 +88,9 @@ meetings = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("meeting_id", String(32), nullable=False, index=True),
     Column("meeting_uuid", String(128), nullable=True, index=True),
-    Column("post_id", String(64), nullable=False, unique=True),
+    # Empty until the card is posted: the row exists first, so that a second
+    # /zoom start a moment later already sees this meeting.
+    Column("post_id", String(64), nullable=True, unique=True),
     Column("channel_id", String(64), nullable=False),
     Column("creator_mm_user_id", String(64), nullable=False),
     Column("topic", Text, nullable=False),

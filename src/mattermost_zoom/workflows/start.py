@@ -131,16 +131,11 @@ async def _create(
         personal=personal,
         creator_username=actor.username,
     )
-    try:
-        created = await svc.mattermost.create_post(post)
-    except MattermostError as exc:
-        log.warning("posting the meeting card failed", extra={"error": str(exc)})
-        return Prompt(messages.mattermost_unavailable())
-    await svc.store.add_meeting(
+    row_id = await svc.store.add_meeting(
         Meeting(
             meeting_id=zoom_meeting.id,
             meeting_uuid=zoom_meeting.uuid or None,
-            post_id=str(created["id"]),
+            post_id=None,
             channel_id=request.channel_id,
             creator_mm_user_id=actor.user_id,
             topic=topic,
@@ -150,6 +145,13 @@ async def _create(
             created_at=utcnow(),
         )
     )
+    try:
+        created = await svc.mattermost.create_post(post)
+    except MattermostError as exc:
+        await svc.store.forget_meeting(row_id)
+        log.warning("posting the meeting card failed", extra={"error": str(exc)})
+        return Prompt(messages.mattermost_unavailable())
+    await svc.store.attach_post(row_id, str(created["id"]))
     log.info(
         "meeting started",
         extra={

@@ -49,7 +49,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("meeting_id", sa.String(32), nullable=False, index=True),
         sa.Column("meeting_uuid", sa.String(128), nullable=True, index=True),
-        sa.Column("post_id", sa.String(64), nullable=False, unique=True),
+        sa.Column("post_id", sa.String(64), nullable=True, unique=True),
         sa.Column("channel_id", sa.String(64), nullable=False),
         sa.Column("creator_mm_user_id", sa.String(64), nullable=False),
         sa.Column("topic", sa.Text, nullable=False),
