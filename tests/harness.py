@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import httpx
+import sqlalchemy as sa
 
 from mattermost_zoom.config import Settings, load_settings
 from mattermost_zoom.simulators.mattermost import MattermostSimulator
@@ -25,6 +27,7 @@ from mattermost_zoom.simulators.mattermost_model import (
 from mattermost_zoom.simulators.server import ServerThread
 from mattermost_zoom.simulators.zoom import ZoomSimulator, ZoomUser
 from mattermost_zoom.store.migrate import migrate
+from mattermost_zoom.store.urls import sync_url
 from mattermost_zoom.web.app import create_app
 
 T = TypeVar("T")
@@ -66,6 +69,7 @@ class World:
     bob_zoom: ZoomUser
     town_square: Channel
     private: Channel
+    other_team_channel: Channel  # in a second team, whose /zoom has its own token
     servers: list[ServerThread] = field(default_factory=list)
 
     @property
@@ -101,6 +105,21 @@ class World:
             lambda: any("connected to Zoom" in p["message"] for p in self.ephemerals(user, channel)),
             what="the connected message",
         )
+
+    def let_tokens_expire(self, user: User, zoom_user: ZoomUser) -> None:
+        """An hour passes: Zoom stops accepting the access token, and the service's
+        record of it says it has expired."""
+        self.zoom.expire_access_tokens(zoom_user.id)
+        engine = sa.create_engine(sync_url(self.settings.database_url))
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "UPDATE zoom_connections SET access_expires_at = :past "
+                    "WHERE mm_user_id = :user"
+                ),
+                {"past": datetime.now(UTC) - timedelta(minutes=5), "user": user.id},
+            )
+        engine.dispose()
 
     # --- looking at the result ---------------------------------------------
 
@@ -165,10 +184,13 @@ def build_world(database_url: str, **overrides: str) -> Iterator[World]:
         public_url = f"http://127.0.0.1:{port}/plugins/zoom"
         app = zoom.add_app(redirect_uris=[f"{public_url}/oauth2/complete"])
         command = mm.register_command(team.id, url=f"{public_url}/command")
+        other_team = mm.add_team("globex")
+        other_team_channel = mm.add_channel(other_team, "O", "general", [alice])
+        other_command = mm.register_command(other_team.id, url=f"{public_url}/command")
         env = base_env(mm, zoom, database_url) | {
             "MMZOOM_BOT_TOKEN": bot_token,
             "MMZOOM_PUBLIC_URL": public_url,
-            "MMZOOM_SLASH_COMMAND_TOKEN": command.token,
+            "MMZOOM_SLASH_COMMAND_TOKEN": f"{command.token},{other_command.token}",
             "MMZOOM_OAUTH_CLIENT_ID": app.client_id,
             "MMZOOM_OAUTH_CLIENT_SECRET": app.client_secret,
         }
@@ -189,6 +211,7 @@ def build_world(database_url: str, **overrides: str) -> Iterator[World]:
             bob_zoom=zoom.add_user("bob@example.com", "Bob", "Builder", pmi=0),
             town_square=town_square,
             private=private,
+            other_team_channel=other_team_channel,
             servers=servers,
         )
     finally:

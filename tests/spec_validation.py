@@ -74,7 +74,9 @@ def _mattermost_api() -> OpenAPI:
 
 @cache
 def _zoom_api() -> OpenAPI:
-    return OpenAPI.from_dict(_load_yaml("zoom-meetings-api.yaml"), config=Config(spec_validator_cls=None))
+    return OpenAPI.from_dict(
+        _load_yaml("zoom-meetings-api.yaml"), config=Config(spec_validator_cls=None)
+    )
 
 
 # ---------------------------------------------------------------- openapi-core glue
@@ -326,7 +328,9 @@ def validate_zoom_requests(requests: Iterable[RecordedRequest]) -> list[str]:
     """Violations of Zoom's API description (and of its OAuth documentation)."""
     violations: list[str] = []
     for req in requests:
-        explicit = next((check for pattern, check in _ZOOM_EXPLICIT if pattern.match(req.path)), None)
+        explicit = next(
+            (check for pattern, check in _ZOOM_EXPLICIT if pattern.match(req.path)), None
+        )
         if explicit is not None:
             violations += [f"{_label(req)}: {p}" for p in explicit(req)]
         elif req.path.startswith("/v2/"):

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -17,11 +15,6 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from mattermost_zoom.simulators import MattermostSimulator, ServerThread, ZoomSimulator
-
-# spec_validation.py lives in tests/, one level up.
-_TESTS_DIR = str(Path(__file__).resolve().parents[1])
-if _TESTS_DIR not in sys.path:
-    sys.path.insert(0, _TESTS_DIR)
 
 
 @dataclass
@@ -72,30 +65,66 @@ class FakeIntegration:
         return reply(entry)
 
 
-@pytest.fixture
-def integration() -> Iterator[FakeIntegration]:
-    fake = FakeIntegration()
-    app = Starlette(routes=[Route("/{path:path}", fake.handle, methods=["GET", "POST"])])
-    with ServerThread(app) as server:
-        fake.url = server.url
-        yield fake
+class SwappableApp:
+    """One server per session; each test mounts its own fresh ASGI app on it.
+
+    Stopping a uvicorn server takes ~0.15 s, so reusing servers keeps the suite fast
+    while every test still gets brand-new simulator state.
+    """
+
+    def __init__(self) -> None:
+        self.app: Any = Starlette()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            return  # nothing to start or stop; the mounted apps have no lifespan
+        await self.app(scope, receive, send)
+
+
+@dataclass
+class Slot:
+    server: ServerThread
+    mount: SwappableApp
+
+
+def _slot() -> Iterator[Slot]:
+    mount = SwappableApp()
+    with ServerThread(mount) as server:
+        yield Slot(server, mount)
+
+
+@pytest.fixture(scope="session")
+def _mm_slot() -> Iterator[Slot]:
+    yield from _slot()
+
+
+@pytest.fixture(scope="session")
+def _zoom_slot() -> Iterator[Slot]:
+    yield from _slot()
+
+
+@pytest.fixture(scope="session")
+def _integration_slot() -> Iterator[Slot]:
+    yield from _slot()
 
 
 @pytest.fixture
-def mm() -> Iterator[MattermostSimulator]:
-    sim = MattermostSimulator()
-    server = sim.serve()
-    try:
-        yield sim
-    finally:
-        server.stop()
+def integration(_integration_slot: Slot) -> FakeIntegration:
+    fake = FakeIntegration(url=_integration_slot.server.url)
+    routes = [Route("/{path:path}", fake.handle, methods=["GET", "POST"])]
+    _integration_slot.mount.app = Starlette(routes=routes)
+    return fake
 
 
 @pytest.fixture
-def zoom() -> Iterator[ZoomSimulator]:
-    sim = ZoomSimulator()
-    server = sim.serve()
-    try:
-        yield sim
-    finally:
-        server.stop()
+def mm(_mm_slot: Slot) -> MattermostSimulator:
+    sim = MattermostSimulator(url=_mm_slot.server.url)
+    _mm_slot.mount.app = sim.app
+    return sim
+
+
+@pytest.fixture
+def zoom(_zoom_slot: Slot) -> ZoomSimulator:
+    sim = ZoomSimulator(url=_zoom_slot.server.url)
+    _zoom_slot.mount.app = sim.app
+    return sim

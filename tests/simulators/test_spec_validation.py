@@ -7,9 +7,9 @@ import json
 from typing import Any
 
 import httpx
-from spec_validation import validate_mattermost_requests, validate_zoom_requests
 
 from mattermost_zoom.simulators import MattermostSimulator, RecordedRequest, ZoomSimulator
+from tests.spec_validation import validate_mattermost_requests, validate_zoom_requests
 
 BEARER = {"authorization": "Bearer abcdefghijklmnopqrstuvwxyz"}
 BASIC = {"authorization": "Basic " + base64.b64encode(b"client:secret").decode()}
@@ -28,7 +28,9 @@ def req(
     data = raw if raw is not None else (json.dumps(body).encode() if body is not None else b"")
     if content_type is None:
         content_type = "application/json" if data else ""
-    return RecordedRequest(method, path, query, dict(BEARER if headers is None else headers), data, content_type)
+    return RecordedRequest(
+        method, path, query, dict(BEARER if headers is None else headers), data, content_type
+    )
 
 
 # ------------------------------------------------------------------ Mattermost
@@ -45,9 +47,15 @@ def test_real_mattermost_traffic_passes(mm: MattermostSimulator) -> None:
     httpx.get(base + "/users/email/alice@example.com", headers=h)
     httpx.get(base + f"/channels/{town.id}/members/{alice.id}", headers=h)
     post = httpx.post(
-        base + "/posts", json={"channel_id": town.id, "message": "m", "type": "custom_zoom"}, headers=h
+        base + "/posts",
+        json={"channel_id": town.id, "message": "m", "type": "custom_zoom"},
+        headers=h,
     ).json()
-    httpx.put(base + f"/posts/{post['id']}", json={"id": post["id"], "message": "x", "props": {}}, headers=h)
+    httpx.put(
+        base + f"/posts/{post['id']}",
+        json={"id": post["id"], "message": "x", "props": {}},
+        headers=h,
+    )
     httpx.put(base + f"/posts/{post['id']}/patch", json={"props": {"a": 1}}, headers=h)
     httpx.post(
         base + "/posts/ephemeral",
@@ -55,7 +63,9 @@ def test_real_mattermost_traffic_passes(mm: MattermostSimulator) -> None:
         headers=h,
     )
     httpx.post(base + "/channels/direct", json=[bot.id, alice.id], headers=h)
-    httpx.post(base + "/files", data={"channel_id": town.id}, files={"files": ("a.txt", b"x")}, headers=h)
+    httpx.post(
+        base + "/files", data={"channel_id": town.id}, files={"files": ("a.txt", b"x")}, headers=h
+    )
     assert len(mm.requests) == 9
     assert validate_mattermost_requests(mm.requests) == []
 
@@ -98,9 +108,12 @@ def test_mattermost_wrong_method_unknown_path_and_missing_token() -> None:
     assert len(no_token) == 1 and "Security" in no_token[0]
     # Opening a dialog needs no token (the trigger id authorizes).
     dialog = {"trigger_id": "t", "url": "http://u", "dialog": {"title": "T", "elements": []}}
-    assert validate_mattermost_requests(
-        [req("POST", "/api/v4/actions/dialogs/open", dialog, headers={})]
-    ) == []
+    assert (
+        validate_mattermost_requests(
+            [req("POST", "/api/v4/actions/dialogs/open", dialog, headers={})]
+        )
+        == []
+    )
 
 
 def test_mattermost_query_parameters_are_checked() -> None:
@@ -112,7 +125,9 @@ def test_mattermost_query_parameters_are_checked() -> None:
 
 
 def test_command_response_url_check() -> None:
-    ok = req("POST", "/hooks/commands/abc", {"response_type": "in_channel", "text": "t"}, headers={})
+    ok = req(
+        "POST", "/hooks/commands/abc", {"response_type": "in_channel", "text": "t"}, headers={}
+    )
     bad = req("POST", "/hooks/commands/abc", {"response_type": "loud", "props": []}, headers={})
     assert validate_mattermost_requests([ok]) == []
     assert len(validate_mattermost_requests([bad])) == 2
@@ -126,16 +141,26 @@ def test_real_zoom_traffic_passes(zoom: ZoomSimulator) -> None:
     user = zoom.add_user("a@example.com", pmi=1234567890)
     tokens = zoom.issue_tokens(user.id, app.client_id)
     basic = (app.client_id, app.client_secret)
-    httpx.post(zoom.url + "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]}, auth=basic)
+    httpx.post(
+        zoom.url + "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        auth=basic,
+    )
     h = {"Authorization": "Bearer " + tokens["access_token"]}
     httpx.get(zoom.api_url + "/users/me", headers=h)
-    meeting = httpx.post(zoom.api_url + "/users/me/meetings", json={"topic": "T", "type": 2}, headers=h).json()
+    meeting = httpx.post(
+        zoom.api_url + "/users/me/meetings", json={"topic": "T", "type": 2}, headers=h
+    ).json()
     httpx.get(zoom.api_url + f"/meetings/{meeting['id']}", headers=h)
     httpx.patch(zoom.api_url + f"/meetings/{meeting['id']}", json={"topic": "U"}, headers=h)
     httpx.put(zoom.api_url + f"/meetings/{meeting['id']}/status", json={"action": "end"}, headers=h)
     httpx.get(
         zoom.url + "/oauth/authorize",
-        params={"response_type": "code", "client_id": app.client_id, "redirect_uri": "http://svc/cb"},
+        params={
+            "response_type": "code",
+            "client_id": app.client_id,
+            "redirect_uri": "http://svc/cb",
+        },
     )
     httpx.post(zoom.url + "/oauth/revoke", data={"token": tokens["access_token"]}, auth=basic)
     assert len(zoom.requests) == 8
@@ -167,25 +192,52 @@ def form(**fields: str) -> bytes:
 def test_zoom_oauth_explicit_checks() -> None:
     ct = "application/x-www-form-urlencoded"
     good = req(
-        "POST", "/oauth/token", raw=form(grant_type="authorization_code", code="c", redirect_uri="r"),
-        headers=BASIC, content_type=ct,
-    )  # fmt: skip
+        "POST",
+        "/oauth/token",
+        raw=form(grant_type="authorization_code", code="c", redirect_uri="r"),
+        headers=BASIC,
+        content_type=ct,
+    )
     assert validate_zoom_requests([good]) == []
-    no_basic = req("POST", "/oauth/token", raw=form(grant_type="refresh_token", refresh_token="r"), content_type=ct)
+    no_basic = req(
+        "POST",
+        "/oauth/token",
+        raw=form(grant_type="refresh_token", refresh_token="r"),
+        content_type=ct,
+    )
     assert any("Basic" in v for v in validate_zoom_requests([no_basic]))
-    as_json = req("POST", "/oauth/token", {"grant_type": "refresh_token", "refresh_token": "r"}, headers=BASIC)
+    as_json = req(
+        "POST", "/oauth/token", {"grant_type": "refresh_token", "refresh_token": "r"}, headers=BASIC
+    )
     assert any("x-www-form-urlencoded" in v for v in validate_zoom_requests([as_json]))
-    bad_grant = req("POST", "/oauth/token", raw=form(grant_type="password"), headers=BASIC, content_type=ct)
+    bad_grant = req(
+        "POST", "/oauth/token", raw=form(grant_type="password"), headers=BASIC, content_type=ct
+    )
     assert any("grant_type" in v for v in validate_zoom_requests([bad_grant]))
-    no_redirect = req("POST", "/oauth/token", raw=form(grant_type="authorization_code", code="c"), headers=BASIC, content_type=ct)
+    no_redirect = req(
+        "POST",
+        "/oauth/token",
+        raw=form(grant_type="authorization_code", code="c"),
+        headers=BASIC,
+        content_type=ct,
+    )
     assert any("redirect_uri" in v for v in validate_zoom_requests([no_redirect]))
     short_verifier = req(
-        "POST", "/oauth/token",
-        raw=form(grant_type="authorization_code", code="c", redirect_uri="r", code_verifier="short"),
-        headers=BASIC, content_type=ct,
-    )  # fmt: skip
+        "POST",
+        "/oauth/token",
+        raw=form(
+            grant_type="authorization_code", code="c", redirect_uri="r", code_verifier="short"
+        ),
+        headers=BASIC,
+        content_type=ct,
+    )
     assert any("code_verifier" in v for v in validate_zoom_requests([short_verifier]))
-    bad_authorize = req("GET", "/oauth/authorize", query="client_id=c&redirect_uri=r&code_challenge_method=S512", headers={})
+    bad_authorize = req(
+        "GET",
+        "/oauth/authorize",
+        query="client_id=c&redirect_uri=r&code_challenge_method=S512",
+        headers={},
+    )
     assert len(validate_zoom_requests([bad_authorize])) == 3
 
 
@@ -197,7 +249,12 @@ def test_zoom_compliance_check() -> None:
         "deauthorization_event_received": {"user_id": "u"},
         "compliance_completed": True,
     }
-    assert validate_zoom_requests([req("POST", "/oauth/data/compliance", good, headers=BASIC)]) == []
+    assert (
+        validate_zoom_requests([req("POST", "/oauth/data/compliance", good, headers=BASIC)]) == []
+    )
     bad = {**good, "compliance_completed": "yes"}
     del bad["account_id"]
-    assert len(validate_zoom_requests([req("POST", "/oauth/data/compliance", bad, headers=BASIC)])) == 2
+    assert (
+        len(validate_zoom_requests([req("POST", "/oauth/data/compliance", bad, headers=BASIC)]))
+        == 2
+    )

@@ -30,7 +30,9 @@ def basic(app: OAuthApp) -> dict[str, str]:
 def authorize(zoom: ZoomSimulator, app: OAuthApp, user: ZoomUser, **extra: str) -> httpx.Response:
     params = {"response_type": "code", "client_id": app.client_id, "redirect_uri": REDIRECT}
     params.update(extra)
-    return httpx.get(zoom.url + "/oauth/authorize", params=params, cookies=zoom.login_cookie(user.id))
+    return httpx.get(
+        zoom.url + "/oauth/authorize", params=params, cookies=zoom.login_cookie(user.id)
+    )
 
 
 def code_from(response: httpx.Response) -> str:
@@ -119,7 +121,10 @@ def test_code_is_single_use(zoom: ZoomSimulator, app: OAuthApp, user: ZoomUser) 
     assert exchange(zoom, app, code).status_code == 200
     again = exchange(zoom, app, code)
     assert again.status_code == 400
-    assert again.json() == {"reason": f"Invalid authorization code {code}", "error": "invalid_grant"}
+    assert again.json() == {
+        "reason": f"Invalid authorization code {code}",
+        "error": "invalid_grant",
+    }
 
 
 def test_code_exchange_needs_matching_redirect_uri(
@@ -178,7 +183,9 @@ def test_pkce_method_defaults_to_plain(zoom: ZoomSimulator, app: OAuthApp, user:
 def test_refresh_tokens_rotate_and_are_single_use(
     zoom: ZoomSimulator, app: OAuthApp, user: ZoomUser, tokens: dict[str, Any]
 ) -> None:
-    first = token_request(zoom, app, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    first = token_request(
+        zoom, app, grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+    )
     assert first.status_code == 200
     rotated = first.json()["refresh_token"]
     assert rotated != tokens["refresh_token"]
@@ -189,7 +196,10 @@ def test_refresh_tokens_rotate_and_are_single_use(
     assert reused.status_code == 400
     assert reused.json() == {"reason": "Invalid Token!", "error": "invalid_grant"}
 
-    assert token_request(zoom, app, grant_type="refresh_token", refresh_token=rotated).status_code == 200
+    assert (
+        token_request(zoom, app, grant_type="refresh_token", refresh_token=rotated).status_code
+        == 200
+    )
     assert zoom.refresh_count[user.id] == 2
     assert zoom.token_requests == 4  # one code exchange, three refresh attempts
 
@@ -241,8 +251,13 @@ def test_revoke_kills_access_and_refresh_tokens(
     zoom: ZoomSimulator, app: OAuthApp, user: ZoomUser, tokens: dict[str, Any]
 ) -> None:
     zoom.revoke(user.id)
-    assert httpx.get(zoom.api_url + "/users/me", headers=bearer(tokens["access_token"])).status_code == 401
-    refresh = token_request(zoom, app, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
+    assert (
+        httpx.get(zoom.api_url + "/users/me", headers=bearer(tokens["access_token"])).status_code
+        == 401
+    )
+    refresh = token_request(
+        zoom, app, grant_type="refresh_token", refresh_token=tokens["refresh_token"]
+    )
     assert refresh.status_code == 400
 
 
@@ -251,7 +266,10 @@ def test_revoke_endpoint(zoom: ZoomSimulator, app: OAuthApp, tokens: dict[str, A
         zoom.url + "/oauth/revoke", data={"token": tokens["access_token"]}, headers=basic(app)
     )
     assert resp.json() == {"status": "success"}
-    assert httpx.get(zoom.api_url + "/users/me", headers=bearer(tokens["access_token"])).status_code == 401
+    assert (
+        httpx.get(zoom.api_url + "/users/me", headers=bearer(tokens["access_token"])).status_code
+        == 401
+    )
 
 
 def test_short_token_lifetime() -> None:
@@ -269,7 +287,9 @@ def test_short_token_lifetime() -> None:
 # ------------------------------------------------------------------ API
 
 
-def test_users_me_and_by_id_and_email(zoom: ZoomSimulator, user: ZoomUser, tokens: dict[str, Any]) -> None:
+def test_users_me_and_by_id_and_email(
+    zoom: ZoomSimulator, user: ZoomUser, tokens: dict[str, Any]
+) -> None:
     h = bearer(tokens["access_token"])
     me = httpx.get(zoom.api_url + "/users/me", headers=h).json()
     assert me["id"] == user.id and me["email"] == "ada@example.com" and me["pmi"] == 1234567890
@@ -287,14 +307,20 @@ def test_user_without_pmi_has_no_pmi_field(zoom: ZoomSimulator, app: OAuthApp) -
     assert "pmi" not in me and me["type"] == 1
 
 
-def test_create_and_get_meeting(zoom: ZoomSimulator, user: ZoomUser, tokens: dict[str, Any]) -> None:
+def test_create_and_get_meeting(
+    zoom: ZoomSimulator, user: ZoomUser, tokens: dict[str, Any]
+) -> None:
     h = bearer(tokens["access_token"])
-    resp = httpx.post(zoom.api_url + "/users/me/meetings", json={"topic": "Standup", "type": 1}, headers=h)
+    resp = httpx.post(
+        zoom.api_url + "/users/me/meetings", json={"topic": "Standup", "type": 1}, headers=h
+    )
     assert resp.status_code == 201
     meeting = resp.json()
     assert isinstance(meeting["id"], int) and len(str(meeting["id"])) == 11
     assert meeting["host_id"] == user.id and meeting["status"] == "waiting" and meeting["type"] == 1
-    assert meeting["join_url"] == f"{zoom.url}/j/{meeting['id']}?pwd={meeting['encrypted_password']}"
+    assert (
+        meeting["join_url"] == f"{zoom.url}/j/{meeting['id']}?pwd={meeting['encrypted_password']}"
+    )
     assert meeting["start_url"].startswith(f"{zoom.url}/s/{meeting['id']}")
     assert base64.b64decode(meeting["uuid"]) and meeting["password"] and meeting["settings"]
     fetched = httpx.get(zoom.api_url + f"/meetings/{meeting['id']}", headers=h).json()
@@ -312,7 +338,9 @@ def test_meeting_validation(zoom: ZoomSimulator, tokens: dict[str, Any]) -> None
 
 
 def test_personal_meeting_room(zoom: ZoomSimulator, user: ZoomUser, tokens: dict[str, Any]) -> None:
-    pmi = httpx.get(zoom.api_url + "/meetings/1234567890", headers=bearer(tokens["access_token"])).json()
+    pmi = httpx.get(
+        zoom.api_url + "/meetings/1234567890", headers=bearer(tokens["access_token"])
+    ).json()
     assert pmi["type"] == 4 and pmi["id"] == 1234567890
     assert pmi["join_url"].startswith(f"{zoom.url}/j/1234567890")
 
@@ -324,7 +352,10 @@ def test_rate_limit_injection(zoom: ZoomSimulator, tokens: dict[str, Any]) -> No
         limited = httpx.post(zoom.api_url + "/users/me/meetings", json={"type": 2}, headers=h)
         assert limited.status_code == 429 and limited.headers["retry-after"] == "1"
         assert limited.json()["code"] == 429
-    assert httpx.post(zoom.api_url + "/users/me/meetings", json={"type": 2}, headers=h).status_code == 201
+    assert (
+        httpx.post(zoom.api_url + "/users/me/meetings", json={"type": 2}, headers=h).status_code
+        == 201
+    )
 
 
 def test_requests_are_recorded(zoom: ZoomSimulator, tokens: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ import copy
 import hashlib
 import hmac
 import re
+import ssl
 import threading
 import time
 from collections.abc import Coroutine, Iterable
@@ -28,6 +29,7 @@ from mattermost_zoom.simulators.mattermost_model import (
     ERR_ACTION_ID,
     ERR_ACTION_INTEGRATION,
     ERR_NOT_FOUND,
+    ERR_PERMISSION,
     ERR_UPDATE_MISSING,
     RETAIN_PROP_KEYS,
     ActionResult,
@@ -110,6 +112,7 @@ class MattermostSimulator:
         self.lock = threading.RLock()
         self._last_ms = 0
         self._signing_key = new_id().encode()
+        self._ssl: ssl.SSLContext | None = None
         self.app: Starlette = mattermost_api.build_app(self)
 
     # ------------------------------------------------------------------ basics
@@ -119,6 +122,13 @@ class MattermostSimulator:
         with self.lock:
             self._last_ms = max(int(time.time() * 1000), self._last_ms + 1)
             return self._last_ms
+
+    def http_client(self) -> httpx.AsyncClient:
+        """A client for calls to the integration (the SSL context is built once:
+        creating one per client costs tens of milliseconds)."""
+        if self._ssl is None:
+            self._ssl = ssl.create_default_context()
+        return httpx.AsyncClient(timeout=self.integration_timeout, verify=self._ssl)
 
     def serve(self) -> ServerThread:
         """Start serving ``.app`` on a free port and use that address as SiteURL."""
@@ -570,7 +580,7 @@ class MattermostSimulator:
         )
         label = "/" + command.trigger
         try:
-            async with httpx.AsyncClient(timeout=self.integration_timeout) as client:
+            async with self.http_client() as client:
                 if command.method == "G":
                     sep = "&" if "?" in command.url else "?"
                     resp = await client.get(command.url + sep + urlencode(fields), headers=headers)
@@ -706,6 +716,8 @@ class MattermostSimulator:
             return ActionResult(404, None, None, app_error(ERR_NOT_FOUND, 404))
         channel = self.channels[post["channel_id"]]
         user = self.users[user_id]
+        if not ephemeral and not self.can_read_channel(user, channel):
+            return ActionResult(403, None, None, app_error(ERR_PERMISSION, 403))
         team = self.teams.get(channel.team_id)
         integration = action["integration"]
         # Field order of model.PostActionIntegrationRequest; context is omitempty.
@@ -726,7 +738,7 @@ class MattermostSimulator:
         root_post_id = post.get("root_id") or post_id
         result = ActionResult(200, None, None, request=body)
         try:
-            async with httpx.AsyncClient(timeout=self.integration_timeout) as client:
+            async with self.http_client() as client:
                 resp = await client.post(
                     str(integration.get("url", "")),
                     json=body,
@@ -857,7 +869,7 @@ class MattermostSimulator:
         }
         result = DialogResult(None, None, request=body)
         try:
-            async with httpx.AsyncClient(timeout=self.integration_timeout) as client:
+            async with self.http_client() as client:
                 resp = await client.post(
                     opened.url,
                     json=body,

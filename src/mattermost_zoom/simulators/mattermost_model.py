@@ -316,10 +316,6 @@ class DialogResult:
     request: dict[str, Any] = field(default_factory=dict)
 
 
-def action_type_name(action: dict[str, Any]) -> str:
-    return str(action.get("name", ""))
-
-
 def iter_actions(post: dict[str, Any]) -> list[dict[str, Any]]:
     props = post.get("props") or {}
     result: list[dict[str, Any]] = []

@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -146,6 +147,7 @@ class ZoomSimulator:
         self.faults = Faults()
         self.lock = threading.RLock()
         self._key = secrets.token_bytes(32)
+        self._ssl: ssl.SSLContext | None = None
         self.app: Starlette = zoom_api.build_app(self)
 
     # ------------------------------------------------------------------ basics
@@ -490,12 +492,22 @@ class ZoomSimulator:
     build_event = staticmethod(zoom_webhooks.build_event)
     sign = staticmethod(zoom_webhooks.sign)
 
-    @staticmethod
-    async def deliver(
-        url: str, event: dict[str, Any], secret: str, **kwargs: Any
-    ) -> httpx.Response:
-        return await zoom_webhooks.deliver(url, event, secret, **kwargs)
+    def http_client(self) -> httpx.AsyncClient:
+        # One SSL context per simulator: building one per client costs ~40 ms.
+        if self._ssl is None:
+            self._ssl = ssl.create_default_context()
+        return httpx.AsyncClient(timeout=10.0, verify=self._ssl)
 
-    @staticmethod
-    async def validate_endpoint(url: str, secret: str) -> bool:
-        return await zoom_webhooks.validate_endpoint(url, secret)
+    async def deliver(
+        self, url: str, event: dict[str, Any], secret: str, *, timestamp: int | None = None
+    ) -> httpx.Response:
+        """POST a webhook event to ``url``, signed with the app's secret token."""
+        async with self.http_client() as client:
+            return await zoom_webhooks.deliver(
+                url, event, secret, timestamp=timestamp, client=client
+            )
+
+    async def validate_endpoint(self, url: str, secret: str) -> bool:
+        """Run Zoom's endpoint.url_validation challenge against ``url``."""
+        async with self.http_client() as client:
+            return await zoom_webhooks.validate_endpoint(url, secret, client=client)
