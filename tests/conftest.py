@@ -78,9 +78,7 @@ def world(database_url: str) -> Iterator[World]:
 
 
 def _assert_requests_follow_the_specs(w: World) -> None:
-    problems = validate_mattermost_requests(w.mm.requests) + validate_zoom_requests(
-        w.zoom.requests
-    )
+    problems = validate_mattermost_requests(w.mm.requests) + validate_zoom_requests(w.zoom.requests)
     assert not problems, "requests that break the published API descriptions:\n" + "\n".join(
         problems
     )

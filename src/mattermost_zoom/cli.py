@@ -36,11 +36,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub.add_parser("demo", help="play one user's story against built-in simulators")
 
     args = parser.parse_args(argv)
-    _configure_logging()
+    # The demo prints the story; only problems should interrupt it.
+    _configure_logging(logging.WARNING if args.command == "demo" else logging.INFO)
     if args.command == "demo":
         from mattermost_zoom.demo import run_demo
 
-        return run_demo()
+        return int(run_demo())
     try:
         settings = load_settings(args.config)
     except ConfigError as exc:
@@ -79,9 +80,9 @@ def _serve(settings: Settings, host: str, port: int) -> int:
     return EXIT_OK
 
 
-def _configure_logging() -> None:
+def _configure_logging(level: int) -> None:
     logging.basicConfig(
-        level=logging.INFO,
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )

@@ -67,9 +67,7 @@ def test_non_member_is_refused_even_if_everything_else_is_fine() -> None:
 
 @pytest.mark.parametrize("channel_type", list(ChannelType))
 def test_restriction_applies_to_public_channels_only(channel_type: ChannelType) -> None:
-    decision = decide_start(
-        replace(BASE, channel_type=channel_type, restrict_public_channels=True)
-    )
+    decision = decide_start(replace(BASE, channel_type=channel_type, restrict_public_channels=True))
     if channel_type is ChannelType.OPEN:
         assert decision == Refuse("public_channel_restricted")
     else:

@@ -80,9 +80,7 @@ def test_meeting_refused_for_a_non_member(world: World) -> None:
     world.run(world.bob, world.private, "/zoom start")
     world.wait_for_ephemeral(world.bob, world.private, "member of")
     assert world.cards(world.private) == []
-    assert world.zoom.meetings == {} or all(
-        m["type"] == 4 for m in world.zoom.meetings.values()
-    )
+    assert world.zoom.meetings == {} or all(m["type"] == 4 for m in world.zoom.meetings.values())
 
 
 def test_recent_meeting_is_offered_to_join_or_replace(world: World) -> None:

@@ -12,14 +12,14 @@ from tests.harness import World, free_port
 
 
 def channels_for_alice(world: World, count: int) -> list:  # type: ignore[type-arg]
-    return [
-        world.mm.add_channel(world.team, "O", f"room-{i}", [world.alice]) for i in range(count)
-    ]
+    return [world.mm.add_channel(world.team, "O", f"room-{i}", [world.alice]) for i in range(count)]
 
 
 def prefer_unique(world: World) -> None:
     world.run(world.alice, world.town_square, "/zoom settings")
-    world.click(world.alice, world.ephemerals(world.alice, world.town_square)[-1], "Use a Unique Meeting ID")
+    world.click(
+        world.alice, world.ephemerals(world.alice, world.town_square)[-1], "Use a Unique Meeting ID"
+    )
 
 
 def test_concurrent_starts_with_an_expired_token_refresh_once(world: World) -> None:
