@@ -30,7 +30,11 @@ def test_connected_user_with_a_saved_preference_gets_a_card_at_once(world: World
     world.connect(world.alice, world.alice_zoom)
     world.run(world.alice, world.town_square, "/zoom settings")
     settings = world.ephemerals(world.alice, world.town_square)[-1]
-    world.click(world.alice, settings, "Use a Unique Meeting ID")
+    clicked = world.click(world.alice, settings, "Use a Unique Meeting ID")
+    assert clicked.api_status == 200
+    saved = world.wait_for_ephemeral(world.alice, world.town_square, "Saved")
+    assert saved["id"] == settings["id"], "the prompt is replaced, not repeated"
+    assert "attachments" not in saved["props"], "its buttons are gone"
 
     world.run(world.alice, world.town_square, "/zoom start")
     card = world.wait_for_card(world.town_square)

@@ -82,11 +82,22 @@ class MattermostClient:
         return result
 
     async def send_ephemeral(
-        self, user_id: str, channel_id: str, message: str, props: dict[str, Any] | None = None
+        self,
+        user_id: str,
+        channel_id: str,
+        message: str,
+        props: dict[str, Any] | None = None,
+        *,
+        replaces: str | None = None,
     ) -> None:
+        """Show a message to one user. ``replaces``: the id of an ephemeral post this
+        one takes the place of (clients replace ephemeral posts by id; the server
+        keeps none it could update)."""
         post: dict[str, Any] = {"channel_id": channel_id, "message": message}
         if props:
             post["props"] = props
+        if replaces:
+            post["id"] = replaces
         await self._call("POST", "/posts/ephemeral", json={"user_id": user_id, "post": post})
 
     async def get_post(self, post_id: str) -> dict[str, Any]:

@@ -136,24 +136,22 @@ class Sandbox:
         return list(self.mm.ephemeral.get((user.id, channel.id), []))
 
     def wait_for_card(self, channel: Channel, count: int = 1) -> dict[str, Any]:
-        cards = wait_until(
-            lambda: len(self.cards(channel)) >= count and self.cards(channel),
-            what=f"{count} meeting card(s)",
-        )
-        return sorted(cards, key=lambda p: p["create_at"])[count - 1]
+        wait_until(lambda: len(self.cards(channel)) >= count, what=f"{count} meeting card(s)")
+        return sorted(self.cards(channel), key=lambda p: p["create_at"])[count - 1]
 
     def wait_for_ephemeral(self, user: User, channel: Channel, contains: str) -> dict[str, Any]:
-        return wait_until(
-            lambda: next(
-                (p for p in self.ephemerals(user, channel) if contains in p["message"]), None
-            ),
-            what=f"an ephemeral message containing {contains!r}",
-        )
+        def found() -> dict[str, Any] | None:
+            matches = [p for p in self.ephemerals(user, channel) if contains in p["message"]]
+            return matches[0] if matches else None
+
+        post = wait_until(found, what=f"an ephemeral message containing {contains!r}")
+        assert post is not None
+        return post
 
 
 def link_in(post: dict[str, Any]) -> str:
     """The first markdown link target in a post's message."""
-    message = post["message"]
+    message = str(post["message"])
     start = message.index("](") + 2
     return message[start : message.index(")", start)]
 

@@ -99,5 +99,56 @@ meetings = Table(
     Column("status", String(16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("ended_at", UtcDateTime, nullable=True),
+    Column("instance_uuid", String(128), nullable=True),
+    Column("host_zoom_user_id", String(64), nullable=True),
     Index("ix_meetings_channel_created", "channel_id", "created_at"),
+    Index("ix_meetings_instance", "instance_uuid"),
+)
+
+# Verified Zoom events, written before the 200 goes out and worked off afterwards.
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    # Zoom redelivers the same event; the key makes a redelivery a no-op.
+    Column("dedup_key", String(64), nullable=False, unique=True),
+    Column("event", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # pending | done | failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    # A worker holds an event until then; a crashed worker's claim runs out.
+    Column("claimed_until", UtcDateTime, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("done_at", UtcDateTime, nullable=True),
+    Index("ix_webhook_events_due", "status", "next_attempt_at"),
+)
+
+# Steps of an event already carried out, so a retry never repeats one.
+webhook_effects = Table(
+    "webhook_effects",
+    metadata,
+    Column("event_id", Integer, primary_key=True),
+    Column("step", String(128), primary_key=True),
+    Column("result", Text, nullable=True),
+)
+
+# The last verified and the last rejected delivery, for `mattermost-zoom check`.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("kind", String(16), primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("detail", Text, nullable=False),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("meeting_id", String(32), primary_key=True),
+    Column("channel_id", String(64), nullable=False),
+    Column("created_by", String(64), nullable=False, index=True),
+    Column("zoom_user_id", String(64), nullable=True, index=True),
+    Column("created_at", UtcDateTime, nullable=False),
 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -13,7 +13,7 @@ from mattermost_zoom.clock import utcnow
 from mattermost_zoom.core import messages
 from mattermost_zoom.core.cards import Prompt
 from mattermost_zoom.core.models import Actor, MeetingIdChoice, StartRequest
-from mattermost_zoom.web.delivery import deliver_safely, render
+from mattermost_zoom.web.delivery import Deliver, deliver_safely
 from mattermost_zoom.web.interactive import Click, ForbiddenAction, read_click
 from mattermost_zoom.workflows.services import Services
 from mattermost_zoom.workflows.start import start_meeting
@@ -42,9 +42,16 @@ async def post_action(request: Request) -> Response:
         return JSONResponse({"error": "malformed action data"}, 400)
 
 
-def _update(svc: Services, click: Click, prompt: Prompt, **extra: Any) -> JSONResponse:
-    """Replace the clicked prompt (its buttons go away) and optionally more."""
-    return JSONResponse({"update": render(svc, click.user_id, prompt), **extra})
+def _then(
+    svc: Services, click: Click, work: Callable[[Deliver], Awaitable[None]]
+) -> BackgroundTask:
+    """Run ``work`` after answering the click, reporting to the clicking user."""
+
+    async def run() -> None:
+        async with deliver_safely(svc, click.user_id, click.channel_id) as deliver:
+            await work(deliver)
+
+    return BackgroundTask(run)
 
 
 async def _start(svc: Services, click: Click) -> Response:
@@ -57,24 +64,31 @@ async def _start(svc: Services, click: Click) -> Response:
             await svc.store.set_meeting_id_choice(click.user_id, start.choice, utcnow())
             text = f"{messages.settings_saved(start.choice)} {text}"
     actor = Actor(user_id=click.user_id, username=click.username or click.user_id)
-    task = BackgroundTask(_start_in_background, svc, actor, start)
-    return JSONResponse({"update": render(svc, click.user_id, Prompt(text))}, background=task)
 
-
-async def _start_in_background(svc: Services, actor: Actor, start: StartRequest) -> None:
-    async with deliver_safely(svc, actor.user_id, start.channel_id) as deliver:
+    async def work(deliver: Deliver) -> None:
+        await deliver(Prompt(text), replaces=click.post_id)
         await deliver(await start_meeting(svc, actor, start))
+
+    return JSONResponse({}, background=_then(svc, click, work))
 
 
 async def _join(svc: Services, click: Click) -> Response:
     url = str(click.data["url"])
-    return _update(svc, click, Prompt(messages.joining_meeting()), goto_location=url)
+
+    async def work(deliver: Deliver) -> None:
+        await deliver(Prompt(messages.joining_meeting()), replaces=click.post_id)
+
+    return JSONResponse({"goto_location": url}, background=_then(svc, click, work))
 
 
 async def _settings(svc: Services, click: Click) -> Response:
     choice = MeetingIdChoice(str(click.data["choice"]))
     await svc.store.set_meeting_id_choice(click.user_id, choice, utcnow())
-    return _update(svc, click, Prompt(messages.settings_saved(choice)))
+
+    async def work(deliver: Deliver) -> None:
+        await deliver(Prompt(messages.settings_saved(choice)), replaces=click.post_id)
+
+    return JSONResponse({}, background=_then(svc, click, work))
 
 
 _HANDLERS = {"start": _start, "join": _join, "settings": _settings}

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
 
 from starlette.responses import JSONResponse
 
@@ -17,7 +17,9 @@ from mattermost_zoom.workflows.services import Services
 
 log = logging.getLogger(__name__)
 
-Deliver = Callable[[Prompt | None], Awaitable[None]]
+
+class Deliver(Protocol):
+    async def __call__(self, prompt: Prompt | None, *, replaces: str | None = None) -> None: ...
 
 
 def render(svc: Services, user_id: str, prompt: Prompt) -> dict[str, Any]:
@@ -47,12 +49,12 @@ async def deliver_safely(svc: Services, user_id: str, channel_id: str) -> AsyncI
     ephemeral message, and turns any crash into a log line and an apology, because
     nobody is left to see an exception."""
 
-    async def deliver(prompt: Prompt | None) -> None:
+    async def deliver(prompt: Prompt | None, *, replaces: str | None = None) -> None:
         if prompt is None:
             return
         rendered = render(svc, user_id, prompt)
         await svc.mattermost.send_ephemeral(
-            user_id, channel_id, rendered["message"], rendered["props"] or None
+            user_id, channel_id, rendered["message"], rendered["props"] or None, replaces=replaces
         )
 
     try:
