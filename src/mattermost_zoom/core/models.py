@@ -57,6 +57,8 @@ class Meeting:
     created_at: datetime
     meeting_uuid: str | None = None
     ended_at: datetime | None = None
+    instance_uuid: str | None = None  # the Zoom session this card belongs to, once known
+    row_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from mattermost_zoom.core.models import (
     MeetingStatus,
     StartRequest,
 )
+from mattermost_zoom.store.events import EventQueue
 from mattermost_zoom.store.schema import (
     meetings,
     oauth_states,
@@ -47,6 +48,7 @@ class OAuthState:
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self.events = EventQueue(engine)
 
     @classmethod
     def open(cls, database_url: str) -> Store:
@@ -327,6 +329,41 @@ class Store:
             )
         return _meeting(row) if row else None
 
+    async def cards_for_meeting(self, meeting_id: str) -> list[Meeting]:
+        """Every posted card for a Zoom meeting ID, newest first."""
+        async with self._engine.connect() as conn:
+            rows = (
+                (
+                    await conn.execute(
+                        select(meetings)
+                        .where(meetings.c.meeting_id == meeting_id, meetings.c.post_id.is_not(None))
+                        .order_by(meetings.c.created_at.desc())
+                        .limit(50)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        return [_meeting(r) for r in rows]
+
+    async def bind_instance(self, row_id: int, instance_uuid: str) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(meetings).where(meetings.c.id == row_id).values(instance_uuid=instance_uuid)
+            )
+
+    async def mark_ended(self, row_id: int, instance_uuid: str, ended_at: datetime) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                update(meetings)
+                .where(meetings.c.id == row_id)
+                .values(
+                    status=MeetingStatus.ENDED.value,
+                    instance_uuid=instance_uuid,
+                    ended_at=ended_at,
+                )
+            )
+
     # --- helpers ----------------------------------------------------------
 
     async def _upsert(
@@ -383,4 +420,6 @@ def _meeting(row: RowMapping) -> Meeting:
         status=MeetingStatus(row["status"]),
         created_at=row["created_at"],
         ended_at=row["ended_at"],
+        instance_uuid=row["instance_uuid"],
+        row_id=row["id"],
     )

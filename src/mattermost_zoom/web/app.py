@@ -17,6 +17,9 @@ from mattermost_zoom.web.actions import post_action
 from mattermost_zoom.web.command import slash_command
 from mattermost_zoom.web.health import healthz
 from mattermost_zoom.web.oauth import oauth_complete, oauth_connect
+from mattermost_zoom.web.webhook import zoom_webhook
+from mattermost_zoom.worker import EventWorker
+from mattermost_zoom.workflows.events import HANDLERS
 from mattermost_zoom.workflows.services import Services
 
 log = logging.getLogger("mattermost_zoom.http")
@@ -26,10 +29,14 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = Services.build(settings)
+        worker = EventWorker(services, HANDLERS)
         app.state.services = services
+        app.state.worker = worker
+        worker.start()
         try:
             yield
         finally:
+            await worker.stop()
             await services.close()
 
     routes = [
@@ -38,6 +45,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/oauth2/connect", oauth_connect, methods=["GET"]),
         Route("/oauth2/complete", oauth_complete, methods=["GET"]),
         Route("/actions/{action}", post_action, methods=["POST"]),
+        Route("/webhook", zoom_webhook, methods=["POST"]),
     ]
     base = settings.public_path
     app = Starlette(routes=[Mount(base, routes=routes)] if base else routes, lifespan=lifespan)

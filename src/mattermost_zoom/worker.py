@@ -1,0 +1,188 @@
+"""The background worker: carries out queued Zoom events, after Zoom got its 200.
+
+Every ``serve`` process runs one. It claims due events from the shared queue,
+runs the handler for each, and on a passing failure (Mattermost or Zoom down,
+rate-limited, slow) schedules a retry with backoff, honouring ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+import httpx
+
+from mattermost_zoom.clients.mattermost import MattermostError
+from mattermost_zoom.clients.zoom import ZoomError
+from mattermost_zoom.clock import utcnow
+from mattermost_zoom.core import webhooks
+from mattermost_zoom.store.events import EventQueue, QueuedEvent
+from mattermost_zoom.workflows.services import Services
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 12
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+class EffectLog:
+    """Steps of one event already done; ``once`` runs a step at most once, ever."""
+
+    def __init__(self, queue: EventQueue, event: QueuedEvent) -> None:
+        self._queue = queue
+        self.event_id = event.id
+        self.received_at = event.received_at
+
+    async def once(self, step: str, action: Callable[[], Awaitable[str | None]]) -> str:
+        done = await self._queue.effect_result(self.event_id, step)
+        if done is not None:
+            return done
+        result = await action() or ""
+        await self._queue.record_effect(self.event_id, step, result)
+        return result
+
+
+Handler = Callable[[Services, webhooks.ZoomEvent, EffectLog], Awaitable[None]]
+
+
+class PermanentFailure(Exception):
+    """Retrying cannot help; the event is marked failed with this reason."""
+
+
+class EventWorker:
+    def __init__(
+        self,
+        svc: Services,
+        handlers: dict[str, Handler],
+        *,
+        lease: timedelta = timedelta(seconds=30),
+        idle_poll: float = 1.0,
+    ) -> None:
+        self._svc = svc
+        self._handlers = handlers
+        self._lease = lease
+        self._idle_poll = idle_poll
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="mmzoom-event-worker")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                worked = await self.process_one()
+            except Exception:
+                log.exception("event worker iteration failed")
+                worked = False
+            if not worked:
+                # Events queued by other processes are found by polling.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wakeup.wait(), self._idle_poll)
+                self._wakeup.clear()
+
+    async def process_one(self) -> bool:
+        queue = self._svc.store.events
+        now = utcnow()
+        event = await queue.claim(now=now, lease_until=now + self._lease)
+        if event is None:
+            return False
+        heartbeat = asyncio.create_task(self._keep_lease(event.id))
+        try:
+            await self._handle(event)
+            await queue.done(event.id, utcnow())
+            log.info("zoom event processed", extra=_about(event))
+        except PermanentFailure as exc:
+            await queue.failed(event.id, str(exc))
+            log.error(
+                "zoom event failed",
+                extra={"event": event.event, "event_id": event.id, "error": str(exc)},
+            )
+        except Exception as exc:
+            await self._retry_or_fail(event, exc)
+        finally:
+            heartbeat.cancel()
+        return True
+
+    async def _handle(self, event: QueuedEvent) -> None:
+        try:
+            parsed = webhooks.parse_event(json.loads(event.body))
+        except (ValueError, webhooks.Rejected) as exc:
+            raise PermanentFailure(f"stored event cannot be read: {exc}") from None
+        handler = self._handlers.get(event.event)
+        if handler is None:
+            return
+        await handler(self._svc, parsed, EffectLog(self._svc.store.events, event))
+
+    async def _retry_or_fail(self, event: QueuedEvent, exc: Exception) -> None:
+        queue = self._svc.store.events
+        reason = _describe(exc)
+        if not _passing(exc) or event.attempts >= MAX_ATTEMPTS:
+            await queue.failed(event.id, reason)
+            log.error(
+                "zoom event failed",
+                extra={"event": event.event, "event_id": event.id, "error": reason},
+            )
+            return
+        when = utcnow() + _backoff(event.attempts, _retry_after(exc))
+        await queue.retry_at(event.id, when, reason)
+        log.warning(
+            "zoom event will be retried",
+            extra={
+                "event": event.event,
+                "event_id": event.id,
+                "error": reason,
+                "retry_at": when.isoformat(),
+            },
+        )
+
+    async def _keep_lease(self, event_id: int) -> None:
+        while True:
+            await asyncio.sleep(self._lease.total_seconds() / 3)
+            await self._svc.store.events.extend(event_id, utcnow() + self._lease)
+
+
+def _about(event: QueuedEvent) -> dict[str, object]:
+    return {"event": event.event, "event_id": event.id, "attempt": event.attempts}
+
+
+def _passing(exc: Exception) -> bool:
+    """Failures worth retrying: the peer was away, slow, busy or rate-limiting."""
+    if isinstance(exc, (httpx.TransportError, TimeoutError)):
+        return True
+    if isinstance(exc, (MattermostError, ZoomError)):
+        return exc.status == 429 or exc.status >= 500
+    return False
+
+
+def _retry_after(exc: Exception) -> float | None:
+    if isinstance(exc, (MattermostError, ZoomError)):
+        return exc.retry_after
+    return None
+
+
+def _backoff(attempts: int, retry_after: float | None) -> timedelta:
+    if retry_after is not None:
+        return timedelta(seconds=retry_after)
+    base = min(2.0 ** (attempts - 1), MAX_BACKOFF.total_seconds())
+    return timedelta(seconds=base * random.uniform(0.5, 1.0))  # noqa: S311 - jitter, not secrecy
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, httpx.TransportError):
+        return f"{type(exc).__name__}: could not reach a peer"
+    return str(exc) or type(exc).__name__
