@@ -74,6 +74,9 @@ class ZoomMeeting:
     uuid: str
     join_url: str
     topic: str
+    host_id: str = ""
+    type: int = 0  # 1 instant, 2 scheduled, 3 and 8 recurring, 4 personal meeting ID
+    pmi: str | None = None  # set when the meeting uses its host's personal meeting ID
 
 
 def new_code_verifier() -> str:
@@ -133,6 +136,32 @@ class ZoomOAuth:
             {"grant_type": "refresh_token", "refresh_token": refresh_token}, now
         )
 
+    async def report_data_compliance(
+        self, *, user_id: str, account_id: str, deauthorization_event: dict[str, Any]
+    ) -> None:
+        """Zoom's Data Compliance API: tell Zoom that the data of a user who removed
+        the app was deleted. ``deauthorization_event`` is the event's payload, as received."""
+        response = await self._http.post(
+            f"{self._zoom_url}/oauth/data/compliance",
+            json={
+                "client_id": self._client_id,
+                "user_id": user_id,
+                "account_id": account_id,
+                "deauthorization_event_received": deauthorization_event,
+                "compliance_completed": True,
+            },
+            auth=self._auth,
+        )
+        if response.is_error:
+            body = _json_object(response)
+            retry_after = response.headers.get("Retry-After")
+            raise ZoomError(
+                response.status_code,
+                int(body["code"]) if str(body.get("code", "")).isdigit() else None,
+                str(body.get("message") or body.get("reason") or ""),
+                float(retry_after) if retry_after and retry_after.isdigit() else None,
+            )
+
     async def _token_request(self, form: dict[str, str], now: datetime) -> TokenSet:
         response = await self._http.post(
             f"{self._zoom_url}/oauth/token", data=form, auth=self._auth
@@ -185,9 +214,9 @@ class ZoomAPI:
         )
 
     async def create_meeting(self, token: str, topic: str) -> ZoomMeeting:
-        # type 2 = scheduled meeting starting now: a fresh, unique meeting ID.
+        # type 1 = an instant meeting: starts now, with a fresh, unique meeting ID.
         data = await self._call(
-            "POST", "/users/me/meetings", token, json={"topic": topic, "type": 2}
+            "POST", "/users/me/meetings", token, json={"topic": topic, "type": 1}
         )
         return _meeting(data)
 
@@ -196,11 +225,16 @@ class ZoomAPI:
 
 
 def _meeting(data: dict[str, Any]) -> ZoomMeeting:
+    meeting_type = data.get("type")
+    pmi = data.get("pmi")
     return ZoomMeeting(
         id=str(data["id"]),
         uuid=str(data.get("uuid", "")),
         join_url=str(data["join_url"]),
         topic=str(data.get("topic", "")),
+        host_id=str(data.get("host_id") or ""),
+        type=meeting_type if isinstance(meeting_type, int) else 0,
+        pmi=str(pmi) if pmi else None,
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from mattermost_zoom.core import subscriptions
+
 MAX_TOPIC_LENGTH = 200  # Zoom's limit for a meeting topic
 
 
@@ -33,6 +35,21 @@ class Help:
 
 
 @dataclass(frozen=True)
+class SubscriptionAdd:
+    meeting_id: str
+
+
+@dataclass(frozen=True)
+class SubscriptionRemove:
+    meeting_id: str
+
+
+@dataclass(frozen=True)
+class SubscriptionList:
+    pass
+
+
+@dataclass(frozen=True)
 class Unknown:
     word: str
 
@@ -44,7 +61,18 @@ class Invalid:
     reason: str
 
 
-Command = Start | Connect | Disconnect | Settings | Help | Unknown | Invalid
+Command = (
+    Start
+    | Connect
+    | Disconnect
+    | Settings
+    | Help
+    | SubscriptionAdd
+    | SubscriptionRemove
+    | SubscriptionList
+    | Unknown
+    | Invalid
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +86,17 @@ _ENTRIES = {
     "connect": HelpEntry("/zoom connect", "Connect your Zoom account."),
     "disconnect": HelpEntry("/zoom disconnect", "Disconnect your Zoom account."),
     "settings": HelpEntry("/zoom settings", "Choose which meeting ID your meetings use."),
+    "subscription add": HelpEntry(
+        "/zoom subscription add [meeting ID]",
+        "Post a card in this channel each time that meeting starts (meetings you host).",
+    ),
+    "subscription remove": HelpEntry(
+        "/zoom subscription remove [meeting ID]",
+        "Stop posting that meeting in this channel.",
+    ),
+    "subscription list": HelpEntry(
+        "/zoom subscription list", "List your meeting subscriptions and their channels."
+    ),
     "help": HelpEntry("/zoom help", "Show this help."),
 }
 
@@ -73,6 +112,8 @@ def parse(text: str) -> Command:
                 f"The topic is too long: Zoom accepts at most {MAX_TOPIC_LENGTH} characters."
             )
         return Start(topic=" ".join(rest.split()))
+    if word == "subscription":
+        return _parse_subscription(rest)
     if word in ("connect", "disconnect", "settings", "help") and rest:
         return Invalid(f"`/zoom {word}` takes no arguments.")
     simple: dict[str, Command] = {
@@ -84,9 +125,35 @@ def parse(text: str) -> Command:
     return simple.get(word, Unknown(word=words[0]))
 
 
+def _parse_subscription(text: str) -> Command:
+    words = text.split(maxsplit=1)
+    if not words:
+        return Invalid(subscriptions.no_action())
+    action, rest = words[0].lower(), (words[1].strip() if len(words) > 1 else "")
+    if action == "list":
+        return Invalid(subscriptions.list_takes_no_arguments()) if rest else SubscriptionList()
+    if action not in ("add", "remove"):
+        return Invalid(subscriptions.unknown_action(words[0]))
+    if not rest:
+        return Invalid(subscriptions.missing_meeting_id(action))
+    meeting_id = subscriptions.parse_meeting_id(rest)
+    if meeting_id is None:
+        return Invalid(subscriptions.invalid_meeting_id(rest))
+    return SubscriptionAdd(meeting_id) if action == "add" else SubscriptionRemove(meeting_id)
+
+
 def allowed_entries(*, is_system_admin: bool, account_level_app: bool) -> list[HelpEntry]:
     """The commands this user may run, in the order help shows them."""
-    names = ["start", "connect", "disconnect", "settings", "help"]
+    names = [
+        "start",
+        "connect",
+        "disconnect",
+        "settings",
+        "subscription add",
+        "subscription remove",
+        "subscription list",
+        "help",
+    ]
     if account_level_app and not is_system_admin:
         # With an account-level app only a system admin connects, once, for everyone.
         names = [n for n in names if n not in ("connect", "disconnect")]

@@ -123,7 +123,21 @@ class TranscriptCompleted:
     files: tuple[RecordingFile, ...] = field(default_factory=tuple)
 
 
-ZoomEvent = MeetingStarted | MeetingEnded | RecordingCompleted | TranscriptCompleted
+@dataclass(frozen=True, eq=False)
+class AppDeauthorized:
+    """A user removed the app in Zoom; sent to the deauthorization endpoint."""
+
+    user_id: str
+    account_id: str
+    client_id: str
+    user_data_retention: bool  # False: Zoom must be told the user's data was deleted
+    deauthorization_time: datetime | None
+    payload: dict[str, Any]  # as received, for Zoom's Data Compliance API
+
+
+ZoomEvent = (
+    MeetingStarted | MeetingEnded | RecordingCompleted | TranscriptCompleted | AppDeauthorized
+)
 
 HANDLED_EVENTS = frozenset(
     {"meeting.started", "meeting.ended", "recording.completed", "recording.transcript_completed"}
@@ -135,6 +149,8 @@ def parse_event(envelope: dict[str, Any]) -> ZoomEvent:
     what its handling needs."""
     name = envelope.get("event")
     payload = envelope.get("payload")
+    if name == "app_deauthorized":
+        return _app_deauthorized(payload)
     if not isinstance(payload, dict) or not isinstance(payload.get("object"), dict):
         raise Rejected(400, f"{name}: payload.object is missing")
     obj: dict[str, Any] = payload["object"]
@@ -168,6 +184,37 @@ def parse_event(envelope: dict[str, Any]) -> ZoomEvent:
     if name == "recording.transcript_completed":
         return TranscriptCompleted(meeting_id, uuid, topic, host_id, str(token or ""), files)
     raise Rejected(400, f"{name}: not a handled event")
+
+
+def _app_deauthorized(payload: object) -> AppDeauthorized:
+    if not isinstance(payload, dict):
+        raise Rejected(400, "app_deauthorized: payload is missing")
+    for key in ("user_id", "client_id"):
+        if not isinstance(payload.get(key), str) or not payload[key]:
+            raise Rejected(400, f"app_deauthorized: payload.{key} is missing")
+    retention = payload.get("user_data_retention")
+    if isinstance(retention, str):
+        retention = retention.strip().lower()
+    return AppDeauthorized(
+        user_id=payload["user_id"],
+        account_id=str(payload.get("account_id") or ""),
+        client_id=payload["client_id"],
+        # Zoom sends "true" or "false"; data is kept only on an explicit yes.
+        user_data_retention=retention in ("true", True),
+        deauthorization_time=_lenient_time(payload.get("deauthorization_time")),
+        payload=dict(payload),
+    )
+
+
+def _lenient_time(value: object) -> datetime | None:
+    """A timestamp that only narrows what is done; an unreadable one is ignored."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else None
 
 
 def _meeting_id(obj: dict[str, Any], name: object) -> str:

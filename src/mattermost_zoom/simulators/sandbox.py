@@ -45,7 +45,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_until(predicate: Callable[[], T], timeout: float = 10.0, what: str = "condition") -> T:
+def wait_until(predicate: Callable[[], T], timeout: float = 20.0, what: str = "condition") -> T:
     """Poll for an effect of work the service does after answering."""
     deadline = time.monotonic() + timeout
     while True:

@@ -59,10 +59,14 @@ class EventQueue:
         }
         async with self._engine.begin() as conn:
             insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-            result = await conn.execute(
-                insert_(webhook_events).values(values).on_conflict_do_nothing()
+            # RETURNING tells a fresh insert from a conflict on every driver.
+            inserted = await conn.execute(
+                insert_(webhook_events)
+                .values(values)
+                .on_conflict_do_nothing()
+                .returning(webhook_events.c.id)
             )
-        return bool(result.rowcount)
+            return inserted.first() is not None
 
     async def claim(self, *, now: datetime, lease_until: datetime) -> QueuedEvent | None:
         """Take the oldest due event for this worker, or None. Exactly one worker,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event, insert, select, update
+from sqlalchemy import delete, event, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
@@ -27,14 +27,28 @@ from mattermost_zoom.core.models import (
     MeetingStatus,
     StartRequest,
 )
+from mattermost_zoom.core.subscriptions import Subscription
 from mattermost_zoom.store.events import EventQueue
 from mattermost_zoom.store.schema import (
     meetings,
     oauth_states,
+    subscriptions,
     user_preferences,
     zoom_connections,
 )
 from mattermost_zoom.store.urls import async_url
+
+
+@dataclass(frozen=True)
+class ZoomUserHolders:
+    """The Mattermost users holding data of one Zoom account."""
+
+    connected: list[str]  # connected to it
+    subscribers: list[str]  # subscribed channels to meetings while connected to it
+
+    @property
+    def everyone(self) -> list[str]:
+        return sorted({*self.connected, *self.subscribers})
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,21 @@ class Store:
             # A reconnect starts a new token generation, ending any refresh in flight.
             overrides={"token_version": zoom_connections.c.token_version + 1},
         )
+
+    async def connections_for_zoom_user(self, zoom_user_id: str) -> list[Connection]:
+        async with self._engine.connect() as conn:
+            rows = (
+                (
+                    await conn.execute(
+                        select(zoom_connections).where(
+                            zoom_connections.c.zoom_user_id == zoom_user_id
+                        )
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        return [_connection(r) for r in rows]
 
     async def delete_connection(self, mm_user_id: str) -> bool:
         async with self._engine.begin() as conn:
@@ -268,13 +297,15 @@ class Store:
 
     # --- Meetings ---------------------------------------------------------
 
-    async def add_meeting(self, meeting: Meeting) -> int:
+    async def add_meeting(self, meeting: Meeting, *, host_zoom_user_id: str | None = None) -> int:
         """Record a meeting; returns its row id (for ``attach_post``)."""
         async with self._engine.begin() as conn:
             result = await conn.execute(
                 insert(meetings).values(
                     meeting_id=meeting.meeting_id,
                     meeting_uuid=meeting.meeting_uuid,
+                    instance_uuid=meeting.instance_uuid,
+                    host_zoom_user_id=host_zoom_user_id,
                     post_id=meeting.post_id,
                     channel_id=meeting.channel_id,
                     creator_mm_user_id=meeting.creator_mm_user_id,
@@ -346,6 +377,23 @@ class Store:
             )
         return [_meeting(r) for r in rows]
 
+    async def meeting_for_instance(self, instance_uuid: str) -> Meeting | None:
+        """The card row of a Zoom session, posted or still being posted."""
+        async with self._engine.connect() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        select(meetings)
+                        .where(meetings.c.instance_uuid == instance_uuid)
+                        .order_by(meetings.c.id)
+                        .limit(1)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return _meeting(row) if row else None
+
     async def bind_instance(self, row_id: int, instance_uuid: str) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(
@@ -363,6 +411,149 @@ class Store:
                     ended_at=ended_at,
                 )
             )
+
+    # --- Subscriptions ----------------------------------------------------
+
+    async def get_subscription(self, meeting_id: str) -> Subscription | None:
+        async with self._engine.connect() as conn:
+            row = (
+                (
+                    await conn.execute(
+                        select(subscriptions).where(subscriptions.c.meeting_id == meeting_id)
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return _subscription(row) if row else None
+
+    async def add_subscription(self, subscription: Subscription) -> bool:
+        """Subscribe a channel; False when the meeting already has a subscription
+        (a meeting posts to one channel; the first one stays)."""
+        async with self._engine.begin() as conn:
+            insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            inserted = await conn.execute(
+                insert_(subscriptions)
+                .values(
+                    meeting_id=subscription.meeting_id,
+                    channel_id=subscription.channel_id,
+                    created_by=subscription.created_by,
+                    zoom_user_id=subscription.zoom_user_id,
+                    created_at=subscription.created_at,
+                )
+                .on_conflict_do_nothing()
+                .returning(subscriptions.c.meeting_id)
+            )
+            return inserted.first() is not None
+
+    async def remove_subscription(self, meeting_id: str, channel_id: str) -> bool:
+        """Remove the meeting's subscription if it is this channel's."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                delete(subscriptions).where(
+                    subscriptions.c.meeting_id == meeting_id,
+                    subscriptions.c.channel_id == channel_id,
+                )
+            )
+        return bool(result.rowcount)
+
+    async def list_subscriptions(self, created_by: str | None = None) -> list[Subscription]:
+        """A user's subscriptions (None: everyone's), oldest first."""
+        query = select(subscriptions).order_by(
+            subscriptions.c.created_at, subscriptions.c.meeting_id
+        )
+        if created_by is not None:
+            query = query.where(subscriptions.c.created_by == created_by)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [_subscription(r) for r in rows]
+
+    async def claim_subscription_session(
+        self, meeting_id: str, session_uuid: str, event_id: int
+    ) -> bool:
+        """Claim the posting of the card for one session of a subscribed meeting.
+        One queued event wins, in whatever process; the same event may claim again
+        (a retry). False: another event has it, or the subscription is gone."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(subscriptions)
+                .where(
+                    subscriptions.c.meeting_id == meeting_id,
+                    or_(
+                        subscriptions.c.session_uuid.is_(None),
+                        subscriptions.c.session_uuid != session_uuid,
+                        subscriptions.c.session_event_id == event_id,
+                    ),
+                )
+                .values(session_uuid=session_uuid, session_event_id=event_id)
+            )
+        return bool(result.rowcount)
+
+    # --- A Zoom user removed the app ---------------------------------------
+
+    async def holders_of_zoom_user(self, zoom_user_id: str, before: datetime) -> ZoomUserHolders:
+        """Mattermost users holding data of this Zoom account, from before ``before``
+        (someone who connects it again afterwards starts afresh)."""
+        async with self._engine.connect() as conn:
+            connected = (
+                await conn.execute(
+                    select(zoom_connections.c.mm_user_id).where(
+                        zoom_connections.c.zoom_user_id == zoom_user_id,
+                        zoom_connections.c.connected_at <= before,
+                    )
+                )
+            ).scalars()
+            subscribers = (
+                await conn.execute(
+                    select(subscriptions.c.created_by).where(
+                        subscriptions.c.zoom_user_id == zoom_user_id,
+                        subscriptions.c.created_at <= before,
+                    )
+                )
+            ).scalars()
+            return ZoomUserHolders(
+                connected=sorted(set(connected)), subscribers=sorted(set(subscribers))
+            )
+
+    async def forget_zoom_user(
+        self, zoom_user_id: str, *, connected_mm_user_ids: list[str], before: datetime
+    ) -> None:
+        """Delete, in one transaction, what the service holds for a Zoom account:
+        its connections (tokens) and the subscriptions made with it, and for the
+        Mattermost users connected to it their preferences, pending OAuth states and
+        meeting records. Only what existed before ``before``; running it again
+        deletes nothing more."""
+        users = connected_mm_user_ids
+        async with self._engine.begin() as conn:
+            await conn.execute(
+                delete(zoom_connections).where(
+                    zoom_connections.c.zoom_user_id == zoom_user_id,
+                    zoom_connections.c.connected_at <= before,
+                )
+            )
+            await conn.execute(
+                delete(subscriptions).where(
+                    subscriptions.c.zoom_user_id == zoom_user_id,
+                    subscriptions.c.created_at <= before,
+                )
+            )
+            await conn.execute(
+                delete(meetings).where(
+                    or_(
+                        meetings.c.host_zoom_user_id == zoom_user_id,
+                        meetings.c.creator_mm_user_id.in_(users),
+                    ),
+                    meetings.c.created_at <= before,
+                )
+            )
+            if users:
+                await conn.execute(
+                    delete(user_preferences).where(
+                        user_preferences.c.mm_user_id.in_(users),
+                        user_preferences.c.updated_at <= before,
+                    )
+                )
+                await conn.execute(delete(oauth_states).where(oauth_states.c.mm_user_id.in_(users)))
 
     # --- helpers ----------------------------------------------------------
 
@@ -404,6 +595,16 @@ def _connection(row: RowMapping) -> Connection:
         access_expires_at=row["access_expires_at"],
         token_version=row["token_version"],
         refresh_lease_until=row["refresh_lease_until"],
+    )
+
+
+def _subscription(row: RowMapping) -> Subscription:
+    return Subscription(
+        meeting_id=row["meeting_id"],
+        channel_id=row["channel_id"],
+        created_by=row["created_by"],
+        zoom_user_id=row["zoom_user_id"],
+        created_at=row["created_at"],
     )
 
 

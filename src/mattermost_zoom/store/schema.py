@@ -151,4 +151,8 @@ subscriptions = Table(
     Column("created_by", String(64), nullable=False, index=True),
     Column("zoom_user_id", String(64), nullable=True, index=True),
     Column("created_at", UtcDateTime, nullable=False),
+    # The Zoom session (meeting instance) a card is being or was posted for, and the
+    # queued event that claimed it: two deliveries of one start post one card.
+    Column("session_uuid", String(128), nullable=True),
+    Column("session_event_id", Integer, nullable=True),
 )

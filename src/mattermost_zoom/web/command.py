@@ -6,6 +6,8 @@ Mattermost) runs after the answer and reports back with an ephemeral post.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,7 +17,7 @@ from mattermost_zoom.core.cards import Button, Prompt
 from mattermost_zoom.core.models import Actor, MeetingIdChoice, StartRequest
 from mattermost_zoom.crypto import constant_time_in
 from mattermost_zoom.web.delivery import deliver_safely, prompt_response
-from mattermost_zoom.workflows import connect
+from mattermost_zoom.workflows import connect, subscriptions
 from mattermost_zoom.workflows.services import Services
 from mattermost_zoom.workflows.start import start_meeting
 
@@ -64,6 +66,24 @@ async def _dispatch(
             return prompt_response(svc, actor.user_id, Prompt(text))
         case commands.Settings():
             return prompt_response(svc, actor.user_id, await _settings(svc, actor))
+        case commands.SubscriptionAdd(meeting_id):
+            return _in_background(
+                svc,
+                actor,
+                channel_id,
+                lambda: subscriptions.add(svc, actor, channel_id, meeting_id),
+            )
+        case commands.SubscriptionRemove(meeting_id):
+            return _in_background(
+                svc,
+                actor,
+                channel_id,
+                lambda: subscriptions.remove(svc, actor, channel_id, meeting_id),
+            )
+        case commands.SubscriptionList():
+            return _in_background(
+                svc, actor, channel_id, lambda: subscriptions.list_subscriptions(svc, actor)
+            )
         case commands.Help():
             return prompt_response(svc, actor.user_id, Prompt(_help(svc, actor)))
         case commands.Unknown(word):
@@ -71,6 +91,19 @@ async def _dispatch(
             return prompt_response(svc, actor.user_id, Prompt(text))
         case commands.Invalid(reason):
             return prompt_response(svc, actor.user_id, Prompt(reason))
+
+
+def _in_background(
+    svc: Services, actor: Actor, channel_id: str, work: Callable[[], Awaitable[Prompt | None]]
+) -> Response:
+    """Answer Mattermost now; ``work`` (which talks to Zoom or Mattermost) reports
+    back with an ephemeral post."""
+
+    async def run() -> None:
+        async with deliver_safely(svc, actor.user_id, channel_id) as deliver:
+            await deliver(await work())
+
+    return JSONResponse({}, background=BackgroundTask(run))
 
 
 async def _start_in_background(svc: Services, actor: Actor, request: StartRequest) -> None:

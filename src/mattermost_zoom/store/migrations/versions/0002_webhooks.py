@@ -51,6 +51,8 @@ def upgrade() -> None:
         sa.Column("created_by", sa.String(64), nullable=False, index=True),
         sa.Column("zoom_user_id", sa.String(64), nullable=True, index=True),
         sa.Column("created_at", UtcDateTime, nullable=False),
+        sa.Column("session_uuid", sa.String(128), nullable=True),
+        sa.Column("session_event_id", sa.Integer, nullable=True),
     )
     with op.batch_alter_table("meetings") as batch:
         # The Zoom session (meeting instance) this card belongs to, once known.
