@@ -40,6 +40,7 @@ _HINTS: dict[str, str] = {
     "e.g. `openssl rand -hex 24`",
     "zoom_webhook_secret": "copy the Secret Token from your Zoom app's Feature page",
     "database_url": "use sqlite:///path/to/file.db or postgresql://user@host/dbname",
+    "worker_lease_seconds": "a whole number of seconds between 2 and 3600 (default 30)",
 }
 
 
@@ -76,6 +77,9 @@ class Settings(BaseSettings):
     restrict_meeting_creation: bool = False
     enable_posting_recording_password: bool = False
     database_url: str = Field(default="sqlite:///mattermost-zoom.db")
+    # How long a worker holds a Zoom event before another process may take it
+    # over (after a crash). Workers holding an event keep renewing it.
+    worker_lease_seconds: int = Field(default=30, ge=2, le=3600)
 
     @classmethod
     def settings_customise_sources(

@@ -37,6 +37,13 @@ class EffectLog:
         self._queue = queue
         self.event_id = event.id
         self.received_at = event.received_at
+        self.attempt = event.attempts  # 1 on the first try
+
+    @property
+    def retrying(self) -> bool:
+        """An earlier attempt may have changed Mattermost without recording it (a
+        crash, or an answer lost after Mattermost acted): look before acting."""
+        return self.attempt > 1
 
     async def once(self, step: str, action: Callable[[], Awaitable[str | None]]) -> str:
         done = await self._queue.effect_result(self.event_id, step)

@@ -93,9 +93,7 @@ async def _follow(
     for _ in range(MAX_REDIRECTS + 1):
         if not allowed(current):
             raise DownloadRefused(origin(current))
-        request = http.build_request(
-            "GET", current, headers={"Authorization": f"Bearer {token}"}
-        )
+        request = http.build_request("GET", current, headers={"Authorization": f"Bearer {token}"})
         response = await http.send(request, stream=True, follow_redirects=False)
         if not response.is_redirect:
             return response

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+
+# Storing a large upload can take Mattermost a while after the last byte arrived.
+UPLOAD_TIMEOUT = httpx.Timeout(10.0, connect=5.0, read=120.0)
 
 
 class MattermostError(Exception):
@@ -43,10 +48,20 @@ class MattermostClient:
         self._http = http
 
     async def _call(
-        self, method: str, path: str, *, json: Any = None, **kwargs: Any
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        headers: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> httpx.Response:
         response = await self._http.request(
-            method, self._base + path, json=json, headers=self._headers, **kwargs
+            method,
+            self._base + path,
+            json=json,
+            headers={**self._headers, **(headers or {})},
+            **kwargs,
         )
         if response.is_error:
             raise _error(response)
@@ -110,6 +125,40 @@ class MattermostClient:
         ).json()
         return result
 
+    async def get_thread(self, post_id: str) -> list[dict[str, Any]]:
+        """The posts of the thread ``post_id`` belongs to, root included."""
+        data = (await self._call("GET", f"/posts/{post_id}/thread")).json()
+        posts: dict[str, dict[str, Any]] = data.get("posts") or {}
+        order = [str(i) for i in data.get("order") or posts]
+        return [posts[i] for i in order if i in posts]
+
+    async def upload_file(
+        self,
+        channel_id: str,
+        filename: str,
+        content: AsyncIterable[bytes],
+        *,
+        content_type: str = "application/octet-stream",
+    ) -> dict[str, Any]:
+        """Upload a file to a channel, to attach to a post there; returns its FileInfo.
+
+        ``content`` is streamed into a multipart body as it arrives, never held
+        whole. channel_id comes first, so that Mattermost can stream the file too.
+        """
+        boundary = secrets.token_hex(16)
+        response = await self._call(
+            "POST",
+            "/files",
+            content=_multipart(boundary, channel_id, filename, content_type, content),
+            headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+            timeout=UPLOAD_TIMEOUT,
+        )
+        infos = response.json().get("file_infos") or []
+        if not infos:
+            raise MattermostError(response.status_code, "", "the upload returned no file")
+        result: dict[str, Any] = infos[0]
+        return result
+
     async def direct_channel(self, user_id: str, other_user_id: str) -> str:
         data = (await self._call("POST", "/channels/direct", json=[user_id, other_user_id])).json()
         return str(data["id"])
@@ -129,6 +178,28 @@ def _user(data: dict[str, Any]) -> MattermostUser:
         email=data.get("email", ""),
         roles=frozenset(str(data.get("roles", "")).split()),
     )
+
+
+async def _multipart(
+    boundary: str,
+    channel_id: str,
+    filename: str,
+    content_type: str,
+    content: AsyncIterable[bytes],
+) -> AsyncIterator[bytes]:
+    quoted = filename.replace("\\", "_").replace('"', "%22").replace("\r", "").replace("\n", "")
+    yield (
+        f"--{boundary}\r\n"
+        'Content-Disposition: form-data; name="channel_id"\r\n\r\n'
+        f"{channel_id}\r\n"
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="files"; filename="{quoted}"\r\n'
+        f"Content-Type: {content_type}\r\n\r\n"
+    ).encode()
+    async for chunk in content:
+        if chunk:
+            yield chunk
+    yield f"\r\n--{boundary}--\r\n".encode()
 
 
 def _error(response: httpx.Response) -> MattermostError:

@@ -183,9 +183,7 @@ def download_allowed(url: str, zoom_urls: Iterable[str]) -> bool:
             continue
         if parts.scheme == "http" and allowed.scheme != "http":
             continue
-        if host == allowed_host or (
-            not _is_ip(allowed_host) and host.endswith("." + allowed_host)
-        ):
+        if host == allowed_host or (not _is_ip(allowed_host) and host.endswith("." + allowed_host)):
             return True
     return False
 

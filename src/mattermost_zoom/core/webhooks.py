@@ -131,7 +131,6 @@ class AppDeauthorized:
     account_id: str
     client_id: str
     user_data_retention: bool  # False: Zoom must be told the user's data was deleted
-    deauthorization_time: datetime | None
     payload: dict[str, Any]  # as received, for Zoom's Data Compliance API
 
 
@@ -201,20 +200,8 @@ def _app_deauthorized(payload: object) -> AppDeauthorized:
         client_id=payload["client_id"],
         # Zoom sends "true" or "false"; data is kept only on an explicit yes.
         user_data_retention=retention in ("true", True),
-        deauthorization_time=_lenient_time(payload.get("deauthorization_time")),
         payload=dict(payload),
     )
-
-
-def _lenient_time(value: object) -> datetime | None:
-    """A timestamp that only narrows what is done; an unreadable one is ignored."""
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else None
 
 
 def _meeting_id(obj: dict[str, Any], name: object) -> str:

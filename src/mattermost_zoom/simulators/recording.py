@@ -15,6 +15,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 Handler = Callable[[Request], Awaitable[Response]]
 ErrorBody = Callable[[int], Mapping[str, Any]]
+# Reads a request's body and returns what to record of it instead of the raw bytes
+# (e.g. a file upload with each file's content replaced by its size and digest).
+Summarize = Callable[[Request], Awaitable[bytes]]
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class FailureRule:
     headers: dict[str, str]
     body: Mapping[str, Any] | None
     remaining: int
+    after: bool = False  # the request takes effect, then the client sees the failure
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method in ("*", method.upper())) and path.startswith(self.path_prefix)
@@ -69,8 +73,14 @@ class Faults:
         *,
         times: int = 1,
         body: Mapping[str, Any] | None = None,
+        after: bool = False,
     ) -> None:
-        rule = FailureRule(method.upper(), path_prefix, status, dict(headers or {}), body, times)
+        """Fail the next ``times`` matching requests with ``status``. ``after``: the
+        request is carried out first, and only its answer is lost (a proxy that
+        timed out while the server went on)."""
+        rule = FailureRule(
+            method.upper(), path_prefix, status, dict(headers or {}), body, times, after
+        )
         with self._lock:
             self._rules.append(rule)
 
@@ -89,8 +99,13 @@ class Faults:
             self._rules.clear()
 
 
-async def record(request: Request, log: list[RecordedRequest]) -> RecordedRequest:
-    body = await request.body()  # cached by Starlette, so form() still works afterwards
+async def record(
+    request: Request, log: list[RecordedRequest], summarize: Summarize | None = None
+) -> RecordedRequest:
+    if summarize is not None:
+        body = await summarize(request)
+    else:
+        body = await request.body()  # cached by Starlette, so form() still works afterwards
     entry = RecordedRequest(
         method=request.method,
         path=request.url.path,
@@ -104,12 +119,17 @@ async def record(request: Request, log: list[RecordedRequest]) -> RecordedReques
 
 
 def guarded(
-    handler: Handler, log: list[RecordedRequest], faults: Faults, error_body: ErrorBody
+    handler: Handler,
+    log: list[RecordedRequest],
+    faults: Faults,
+    error_body: ErrorBody,
+    *,
+    summarize: Summarize | None = None,
 ) -> Handler:
     """Wrap a route handler: record the request, then apply outage/failure/latency."""
 
     async def wrapper(request: Request) -> Response:
-        await record(request, log)
+        await record(request, log, summarize)
         if faults.latency > 0:
             await asyncio.sleep(faults.latency)
         if faults.down:
@@ -117,6 +137,8 @@ def guarded(
             return PlainTextResponse("Service Unavailable", status_code=503)
         rule = faults.take(request.method, request.url.path)
         if rule is not None:
+            if rule.after:
+                await handler(request)
             body = rule.body if rule.body is not None else error_body(rule.status)
             return JSONResponse(dict(body), status_code=rule.status, headers=rule.headers)
         return await handler(request)

@@ -44,11 +44,12 @@ class ZoomUserHolders:
     """The Mattermost users holding data of one Zoom account."""
 
     connected: list[str]  # connected to it
-    subscribers: list[str]  # subscribed channels to meetings while connected to it
+    # subscriptions made while connected to it, by Mattermost user
+    subscriptions: dict[str, int]
 
     @property
     def everyone(self) -> list[str]:
-        return sorted({*self.connected, *self.subscribers})
+        return sorted({*self.connected, *self.subscriptions})
 
 
 @dataclass(frozen=True)
@@ -511,9 +512,10 @@ class Store:
                     )
                 )
             ).scalars()
-            return ZoomUserHolders(
-                connected=sorted(set(connected)), subscribers=sorted(set(subscribers))
-            )
+            counts: dict[str, int] = {}
+            for user in subscribers:
+                counts[user] = counts.get(user, 0) + 1
+            return ZoomUserHolders(connected=sorted(set(connected)), subscriptions=counts)
 
     async def forget_zoom_user(
         self, zoom_user_id: str, *, connected_mm_user_ids: list[str], before: datetime

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from datetime import timedelta
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -29,7 +30,9 @@ def create_app(settings: Settings) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         services = Services.build(settings)
-        worker = EventWorker(services, HANDLERS)
+        worker = EventWorker(
+            services, HANDLERS, lease=timedelta(seconds=settings.worker_lease_seconds)
+        )
         app.state.services = services
         app.state.worker = worker
         worker.start()
