@@ -6,11 +6,18 @@ the simulators the test suite uses. Each step prints what the channel shows.
 
 from __future__ import annotations
 
+import asyncio
 import tempfile
 import textwrap
 from pathlib import Path
 
-from mattermost_zoom.simulators.sandbox import Sandbox, link_in, start_sandbox
+from mattermost_zoom.simulators.sandbox import (
+    ZOOM_WEBHOOK_SECRET,
+    Sandbox,
+    link_in,
+    start_sandbox,
+    wait_until,
+)
 
 
 def run_demo() -> int:
@@ -40,7 +47,18 @@ def _play(s: Sandbox) -> None:
 
     _step("3. She picks a unique meeting ID; the meeting card appears for everyone")
     s.click(s.alice, question, "Use a Unique Meeting ID")
-    s.wait_for_card(s.town_square)
+    card = s.wait_for_card(s.town_square)
+    _show(s, "bob")
+
+    _step("4. The meeting runs in Zoom, then ends; Zoom tells the service (signed webhooks)")
+    meeting_id = card["props"]["meeting_id"]
+    for event in (s.zoom.start_meeting(meeting_id), s.zoom.end_meeting(meeting_id)):
+        answer = asyncio.run(s.zoom.deliver(s.webhook_url, event, ZOOM_WEBHOOK_SECRET))
+        print(f"  zoom -> {event['event']}: {answer.status_code} {answer.json()['status']}")
+    wait_until(
+        lambda: s.mm.posts[card["id"]]["props"]["meeting_status"] == "ENDED",
+        what="the card to show the meeting ended",
+    )
     _show(s, "bob")
 
 

@@ -470,7 +470,7 @@ class MattermostSimulator:
                 continue
             for key in ("pretext", "title", "text"):
                 if attachment.get(key):
-                    lines.append(f"  | {attachment[key]}")
+                    lines += [f"  | {line}" for line in str(attachment[key]).splitlines() if line]
             for item in attachment.get("fields") or []:
                 lines.append(f"  | {item.get('title', '')}: {item.get('value', '')}")
             buttons = [f"[{a.get('name', '')}]" for a in attachment.get("actions") or []]

@@ -78,6 +78,11 @@ class Sandbox:
     def url(self) -> str:
         return self.settings.public_url
 
+    @property
+    def webhook_url(self) -> str:
+        """The event notification endpoint, as entered in the Zoom app."""
+        return f"{self.url}/webhook?secret={self.settings.webhook_secret.get_secret_value()}"
+
     # --- acting as users ---------------------------------------------------
 
     def run(self, user: User, channel: Channel, text: str, **kwargs: Any) -> CommandResult:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from datetime import timedelta
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route
@@ -16,6 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mattermost_zoom.config import Settings
 from mattermost_zoom.web.actions import post_action
 from mattermost_zoom.web.command import slash_command
+from mattermost_zoom.web.deauthorization import zoom_deauthorization
 from mattermost_zoom.web.health import healthz
 from mattermost_zoom.web.oauth import oauth_complete, oauth_connect
 from mattermost_zoom.web.webhook import zoom_webhook
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/oauth2/complete", oauth_complete, methods=["GET"]),
         Route("/actions/{action}", post_action, methods=["POST"]),
         Route("/webhook", zoom_webhook, methods=["POST"]),
+        Route("/deauthorization", zoom_deauthorization, methods=["POST"]),
     ]
     base = settings.public_path
     app = Starlette(routes=[Mount(base, routes=routes)] if base else routes, lifespan=lifespan)

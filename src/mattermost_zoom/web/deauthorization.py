@@ -1,0 +1,89 @@
+"""``POST /deauthorization``: Zoom says a user removed the app.
+
+Checked like ``/webhook``: the ``?secret=`` (constant time), the size, the content
+type and, when Zoom signed the delivery, the signature and its timestamp. Zoom
+signs deliveries made through an event subscription; deliveries to an app's
+legacy deauthorization endpoint carry no signature, so for those the secret is
+the proof. The event is stored before the 200 goes out; forgetting the user, the
+Data Compliance call and the user's direct message happen in the worker.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from mattermost_zoom.clock import utcnow
+from mattermost_zoom.core import webhooks
+from mattermost_zoom.core.webhooks import AppDeauthorized, Rejected
+from mattermost_zoom.crypto import constant_time_in
+from mattermost_zoom.web.webhook import _json_object, _read_capped, verified_body
+from mattermost_zoom.workflows.services import Services
+
+log = logging.getLogger(__name__)
+
+EVENT = "app_deauthorized"
+
+
+async def zoom_deauthorization(request: Request) -> Response:
+    svc: Services = request.app.state.services
+    now = utcnow()
+    try:
+        body = await _checked_body(request, svc)
+        envelope = _json_object(body)
+        if envelope["event"] == "endpoint.url_validation":
+            return JSONResponse(_url_validation(request, svc, envelope))
+        if envelope["event"] != EVENT:
+            raise Rejected(400, f"expected an {EVENT} event")
+        event = webhooks.parse_event(envelope)
+        assert isinstance(event, AppDeauthorized)
+        if event.client_id != svc.settings.oauth_client_id:
+            raise Rejected(400, "payload.client_id is not this app's client ID")
+    except Rejected as rejected:
+        await svc.store.events.note_delivery(
+            "rejected", now, f"deauthorization {rejected.status}: {rejected.reason}"
+        )
+        log.warning(
+            "zoom deauthorization rejected",
+            extra={"status": rejected.status, "reason": rejected.reason},
+        )
+        return JSONResponse({"error": rejected.reason}, rejected.status)
+    queued = await svc.store.events.add(
+        dedup_key=webhooks.dedup_key(envelope), event=EVENT, body=body.decode(), now=now
+    )
+    if queued:
+        request.app.state.worker.wake()
+    return JSONResponse({"status": "accepted" if queued else "duplicate"})
+
+
+def _signed(request: Request) -> bool:
+    return "x-zm-signature" in request.headers or "x-zm-request-timestamp" in request.headers
+
+
+async def _checked_body(request: Request, svc: Services) -> bytes:
+    if _signed(request):
+        return await verified_body(request, svc)
+    secret = request.query_params.get("secret", "")
+    if not constant_time_in(secret, [svc.settings.webhook_secret.get_secret_value()]):
+        raise Rejected(401, "the ?secret= query parameter is wrong or missing")
+    body = await _read_capped(request, webhooks.MAX_BODY_BYTES)
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        raise Rejected(415, "expected Content-Type: application/json")
+    return body
+
+
+def _url_validation(
+    request: Request, svc: Services, envelope: dict[str, object]
+) -> dict[str, str]:
+    """Zoom validates an event subscription's URL before sending it events."""
+    if not _signed(request):
+        raise Rejected(401, "endpoint.url_validation must be signed")
+    payload = envelope.get("payload")
+    plain = payload.get("plainToken") if isinstance(payload, dict) else None
+    if not isinstance(plain, str) or not plain:
+        raise Rejected(400, "endpoint.url_validation: payload.plainToken is missing")
+    zoom_secret = svc.settings.zoom_webhook_secret
+    assert zoom_secret is not None  # checked with the signature
+    return webhooks.url_validation_answer(zoom_secret.get_secret_value(), plain)
