@@ -94,7 +94,10 @@ class MattermostSimulator:
         self.posts: dict[str, dict[str, Any]] = {}
         self.ephemeral: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.files: dict[str, FileInfo] = {}
+        # Contents of uploaded files up to mattermost_api.KEEP_CONTENT_BYTES; every
+        # file's size and SHA-256 are in ``files``.
         self.file_contents: dict[str, bytes] = {}
+        self.max_file_size = 100 * 1024 * 1024  # FileSettings.MaxFileSize (default 100 MiB)
         self.dialogs: list[OpenedDialog] = []
         self.tokens: dict[str, str] = {}  # access token -> user id
         self.commands: list[Command] = []
@@ -154,8 +157,12 @@ class MattermostSimulator:
         status: int,
         headers: dict[str, str] | None = None,
         times: int = 1,
+        *,
+        after: bool = False,
     ) -> None:
-        self.faults.fail_next(method, path_prefix, status, headers, times=times)
+        """Fail matching requests. ``after=True``: the request takes effect first
+        and only its answer is lost (e.g. a proxy timing out with 504)."""
+        self.faults.fail_next(method, path_prefix, status, headers, times=times, after=after)
 
     # ------------------------------------------------------------------ seeding
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from dataclasses import dataclass
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,7 @@ from mattermost_zoom.simulators.mattermost_model import (
     new_id,
     strip_integrations,
 )
-from mattermost_zoom.simulators.recording import guarded
+from mattermost_zoom.simulators.recording import Summarize, guarded
 
 if TYPE_CHECKING:
     from mattermost_zoom.simulators.mattermost import MattermostSimulator
@@ -71,6 +72,67 @@ async def _json_body(request: Request, name: str) -> Any:
         return json.loads(await request.body())
     except ValueError as exc:
         raise ApiError(invalid_body_param(name), 400, str(exc)) from exc
+
+
+# Uploads up to this size are kept whole (``file_contents``); bigger ones only by
+# size and digest, so that a benchmark's large file does not fill the memory.
+KEEP_CONTENT_BYTES = 16 * 1024 * 1024
+_READ_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class _Digest:
+    size: int
+    sha256: str
+    content: bytes | None
+
+
+async def _digest(upload: UploadFile) -> _Digest:
+    await upload.seek(0)
+    sha, size, kept = hashlib.sha256(), 0, bytearray()
+    while chunk := await upload.read(_READ_CHUNK):
+        sha.update(chunk)
+        size += len(chunk)
+        if size <= KEEP_CONTENT_BYTES:
+            kept += chunk
+    await upload.seek(0)
+    return _Digest(size, sha.hexdigest(), bytes(kept) if size <= KEEP_CONTENT_BYTES else None)
+
+
+async def summarize_upload(request: Request) -> bytes:
+    """What the request log keeps of a file upload: the multipart body with each
+    file's content replaced by its size and SHA-256 (the spec checks still see every
+    part). The parts are parsed as they stream in; files are spooled to disk."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.lower().startswith("multipart/form-data"):
+        return await request.body()
+    boundary = ""
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "boundary":
+            boundary = value.strip('"')
+    try:
+        form = await request.form(max_part_size=1024 * 1024)
+    except Exception:  # a malformed or cut-off body: let the handler answer it
+        return b""
+    digests: dict[int, _Digest] = {}
+    parts = []
+    for name, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            digest = await _digest(value)
+            digests[id(value)] = digest
+            header = (
+                f'Content-Disposition: form-data; name="{name}"; '
+                f'filename="{value.filename or ""}"\r\n'
+                f"Content-Type: {value.content_type or 'application/octet-stream'}"
+            )
+            text = f"<{digest.size} bytes, sha256 {digest.sha256}>"
+        else:
+            header = f'Content-Disposition: form-data; name="{name}"'
+            text = str(value)
+        parts.append(f"--{boundary}\r\n{header}\r\n\r\n{text}\r\n")
+    request.state.upload_digests = digests
+    return ("".join(parts) + f"--{boundary}--\r\n").encode()
 
 
 class _Api:
@@ -283,6 +345,28 @@ class _Api:
         post = self.readable_post(viewer, request.path_params["post_id"])
         return JSONResponse(strip_integrations(post))
 
+    async def get_thread(self, request: Request) -> Response:
+        """GET .../thread: a PostList of the root and its replies, newest first."""
+        viewer = self.caller(request)
+        assert viewer is not None
+        post = self.readable_post(viewer, request.path_params["post_id"])
+        root_id = post["root_id"] or post["id"]
+        with self.sim.lock:
+            thread = [
+                p
+                for p in self.sim.posts.values()
+                if (p["id"] == root_id or p["root_id"] == root_id) and not p["delete_at"]
+            ]
+            thread.sort(key=lambda p: p["create_at"], reverse=True)
+            body = {
+                "order": [p["id"] for p in thread],
+                "posts": {p["id"]: strip_integrations(p) for p in thread},
+                "next_post_id": "",
+                "prev_post_id": "",
+                "has_next": False,
+            }
+        return JSONResponse(body)
+
     async def update_post(self, request: Request) -> Response:
         """PUT: the body replaces message and props wholesale (missing props -> none)."""
         viewer = self.caller(request)
@@ -363,6 +447,8 @@ class _Api:
         return JSONResponse({"status": "OK"})
 
     async def upload_files(self, request: Request) -> Response:
+        """Multipart upload (channel_id, files, client_ids). The request was already
+        read by ``summarize_upload`` (files spooled to disk, never whole in memory)."""
         viewer = self.caller(request)
         assert viewer is not None
         form = await request.form()
@@ -381,22 +467,34 @@ class _Api:
                 ),
                 400,
             )
+        digests: dict[int, _Digest] = getattr(request.state, "upload_digests", {})
         infos = []
         for upload in uploads:
-            data = await upload.read()
+            digest = digests.get(id(upload)) or await _digest(upload)
+            name = upload.filename or "file"
+            if digest.size > self.sim.max_file_size:
+                raise ApiError(
+                    (
+                        "api.file.upload_file.too_large_detailed.app_error",
+                        f"Unable to upload file {name}. {digest.size} bytes exceeds "
+                        f"the maximum allowed {self.sim.max_file_size} bytes.",
+                    ),
+                    413,
+                )
             info = FileInfo(
                 id=new_id(),
                 user_id=viewer.id,
                 channel_id=channel_id,
-                name=upload.filename or "file",
-                size=len(data),
-                sha256=hashlib.sha256(data).hexdigest(),
+                name=name,
+                size=digest.size,
+                sha256=digest.sha256,
                 mime_type=upload.content_type or "application/octet-stream",
                 create_at=self.sim.now(),
             )
             with self.sim.lock:
                 self.sim.files[info.id] = info
-                self.sim.file_contents[info.id] = data
+                if digest.content is not None:
+                    self.sim.file_contents[info.id] = digest.content
             infos.append(info.to_json())
         client_ids = [str(c) for c in form.getlist("client_ids")]
         return JSONResponse({"file_infos": infos, "client_ids": client_ids}, status_code=201)
@@ -419,14 +517,21 @@ class _Api:
 def build_app(sim: MattermostSimulator) -> Starlette:
     api = _Api(sim)
 
-    def route(path: str, handler: Callable[[Request], Awaitable[Response]], method: str) -> Route:
+    def route(
+        path: str,
+        handler: Callable[[Request], Awaitable[Response]],
+        method: str,
+        *,
+        summarize: Summarize | None = None,
+    ) -> Route:
         async def safe(request: Request) -> Response:
             try:
                 return await handler(request)
             except ApiError as exc:
                 return _error_response(exc)
 
-        return Route(path, guarded(safe, sim.requests, sim.faults, generic_error), methods=[method])
+        wrapped = guarded(safe, sim.requests, sim.faults, generic_error, summarize=summarize)
+        return Route(path, wrapped, methods=[method])
 
     v4 = "/api/v4"
     routes = [
@@ -438,10 +543,11 @@ def build_app(sim: MattermostSimulator) -> Starlette:
         route(f"{v4}/posts/ephemeral", api.create_ephemeral, "POST"),
         route(f"{v4}/posts", api.create_post, "POST"),
         route(f"{v4}/posts/{{post_id}}/patch", api.patch_post, "PUT"),
+        route(f"{v4}/posts/{{post_id}}/thread", api.get_thread, "GET"),
         route(f"{v4}/posts/{{post_id}}", api.get_post, "GET"),
         route(f"{v4}/posts/{{post_id}}", api.update_post, "PUT"),
         route(f"{v4}/actions/dialogs/open", api.open_dialog, "POST"),
-        route(f"{v4}/files", api.upload_files, "POST"),
+        route(f"{v4}/files", api.upload_files, "POST", summarize=summarize_upload),
         route("/hooks/commands/{hook_id}", api.command_hook, "POST"),
     ]
     for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):

@@ -74,9 +74,7 @@ async def _checked_body(request: Request, svc: Services) -> bytes:
     return body
 
 
-def _url_validation(
-    request: Request, svc: Services, envelope: dict[str, object]
-) -> dict[str, str]:
+def _url_validation(request: Request, svc: Services, envelope: dict[str, object]) -> dict[str, str]:
     """Zoom validates an event subscription's URL before sending it events."""
     if not _signed(request):
         raise Rejected(401, "endpoint.url_validation must be signed")
