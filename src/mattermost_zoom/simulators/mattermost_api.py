@@ -5,8 +5,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from dataclasses import dataclass
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
@@ -113,23 +113,24 @@ async def summarize_upload(request: Request) -> bytes:
             boundary = value.strip('"')
     try:
         form = await request.form(max_part_size=1024 * 1024)
-    except Exception:  # a malformed or cut-off body: let the handler answer it
+    except Exception:  # a malformed or cut-off body: the handler answers 400
+        request.state.upload_unreadable = True
         return b""
     digests: dict[int, _Digest] = {}
     parts = []
-    for name, value in form.multi_items():
-        if isinstance(value, UploadFile):
-            digest = await _digest(value)
-            digests[id(value)] = digest
+    for name, item in form.multi_items():
+        if isinstance(item, UploadFile):
+            digest = await _digest(item)
+            digests[id(item)] = digest
             header = (
                 f'Content-Disposition: form-data; name="{name}"; '
-                f'filename="{value.filename or ""}"\r\n'
-                f"Content-Type: {value.content_type or 'application/octet-stream'}"
+                f'filename="{item.filename or ""}"\r\n'
+                f"Content-Type: {item.content_type or 'application/octet-stream'}"
             )
             text = f"<{digest.size} bytes, sha256 {digest.sha256}>"
         else:
             header = f'Content-Disposition: form-data; name="{name}"'
-            text = str(value)
+            text = item
         parts.append(f"--{boundary}\r\n{header}\r\n\r\n{text}\r\n")
     request.state.upload_digests = digests
     return ("".join(parts) + f"--{boundary}--\r\n").encode()
@@ -451,6 +452,14 @@ class _Api:
         read by ``summarize_upload`` (files spooled to disk, never whole in memory)."""
         viewer = self.caller(request)
         assert viewer is not None
+        if getattr(request.state, "upload_unreadable", False):
+            raise ApiError(
+                (
+                    "api.file.upload_file.read_request.app_error",
+                    "Unable to upload file(s). Error reading or parsing request data.",
+                ),
+                400,
+            )
         form = await request.form()
         channel_id = str(request.query_params.get("channel_id") or form.get("channel_id") or "")
         if not channel_id:

@@ -15,6 +15,8 @@ import secrets
 import ssl
 import threading
 import time
+import uuid as uuid_module
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -41,6 +43,28 @@ def iso(ts: float) -> str:
 
 def _b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+_EXTENSIONS = {"CHAT": "TXT", "TRANSCRIPT": "VTT", "CC": "VTT", "TIMELINE": "JSON", "CSV": "CSV"}
+
+
+def _default_chat(host: ZoomUser) -> bytes:
+    name = f"{host.first_name} {host.last_name}".strip() or host.email
+    return (
+        f"00:00:12\t From  {name}  to  Everyone:\n\tWelcome, the recording is on.\n"
+        f"00:01:40\t From  {name}  to  Everyone:\n\tSlides: see the channel header.\n"
+    ).encode()
+
+
+def _default_transcript(host: ZoomUser) -> bytes:
+    name = f"{host.first_name} {host.last_name}".strip() or host.email
+    return (
+        "WEBVTT\n\n"
+        "1\n00:00:01.200 --> 00:00:04.800\n"
+        f"{name}: Thanks for joining, let's get started.\n\n"
+        "2\n00:00:05.100 --> 00:00:08.000\n"
+        f"{name}: First item is the release plan.\n"
+    ).encode()
 
 
 @dataclass
@@ -122,6 +146,93 @@ class RefreshGrant:
     revoked: bool = False
 
 
+# Cloud recording files: what their downloads are served as.
+FILE_CONTENT_TYPES = {
+    "MP4": "video/mp4",
+    "M4A": "audio/mp4",
+    "TXT": "text/plain",
+    "VTT": "text/vtt",
+    "JSON": "application/json",
+    "CSV": "text/csv",
+}
+GENERATED_BLOCK = 64 * 1024  # generated content repeats one block of this size
+DOWNLOAD_TOKEN_LIFETIME = 24 * 3600.0  # a webhook's download_token lasts 24 hours
+
+
+@dataclass
+class CloudFile:
+    """One file of a cloud recording.
+
+    Its content is either given, or generated on the fly from ``seed`` so that a
+    file of any size (hundreds of MB, for benchmarks) is served without ever being
+    held in memory. ``key`` is the opaque part of its download and play URLs.
+    """
+
+    id: str
+    key: str
+    meeting_id: int
+    meeting_uuid: str
+    file_type: str
+    file_extension: str
+    recording_type: str
+    recording_start: str
+    recording_end: str
+    size: int
+    content: bytes | None = None
+    seed: bytes = b""
+    reported_size: int | None = None  # what the event says, if not the true size
+    downloads: int = 0  # completed downloads
+
+    @property
+    def content_type(self) -> str:
+        return FILE_CONTENT_TYPES.get(self.file_extension.upper(), "application/octet-stream")
+
+    @property
+    def filename(self) -> str:
+        return f"{self.recording_type or self.file_type.lower()}.{self.file_extension.lower()}"
+
+    def chunks(self, chunk_size: int = GENERATED_BLOCK) -> Iterator[bytes]:
+        if self.content is not None:
+            for start in range(0, len(self.content), chunk_size):
+                yield self.content[start : start + chunk_size]
+            return
+        block = hashlib.shake_256(self.seed).digest(GENERATED_BLOCK)
+        remaining = self.size
+        while remaining > 0:
+            piece = block[: min(remaining, GENERATED_BLOCK)]
+            remaining -= len(piece)
+            yield piece
+
+    def sha256(self) -> str:
+        digest = hashlib.sha256()
+        for chunk in self.chunks():
+            digest.update(chunk)
+        return digest.hexdigest()
+
+    def read(self) -> bytes:
+        """The whole content; only for small files."""
+        return b"".join(self.chunks())
+
+    def to_json(self, base_url: str) -> dict[str, Any]:
+        """The entry in an event's ``recording_files``."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "meeting_id": self.meeting_uuid,
+            "recording_start": self.recording_start,
+            "recording_end": self.recording_end,
+            "file_type": self.file_type,
+            "file_size": self.size if self.reported_size is None else self.reported_size,
+            "file_extension": self.file_extension,
+            "play_url": f"{base_url}/rec/play/{self.key}",
+            "download_url": f"{base_url}/rec/webhook_download/{self.key}",
+            "status": "completed",
+            "recording_type": self.recording_type,
+        }
+        if self.file_type == "TIMELINE":
+            del data["play_url"]  # a timeline cannot be played
+        return data
+
+
 class ZoomSimulator:
     """State of Zoom as seen by one OAuth app's users."""
 
@@ -144,6 +255,18 @@ class ZoomSimulator:
         self.compliance_requests: list[dict[str, Any]] = []
         self.revoke_requests: list[str] = []
         self.requests: list[RecordedRequest] = []
+        # Cloud recordings: files by URL key, the files of each meeting, the
+        # download tokens handed out in events, and every download request (kept
+        # apart from ``requests``: downloads are not part of the REST API).
+        self.cloud_files: dict[str, CloudFile] = {}
+        self.recordings: dict[int, list[str]] = {}
+        self.recording_passwords: dict[int, str] = {}
+        self.download_tokens: dict[str, tuple[int, float]] = {}
+        self.download_requests: list[RecordedRequest] = []
+        # Zoom answers a download with a redirect to its storage host; set a base
+        # URL to do the same (e.g. ``sim.url``), None to serve the file directly.
+        self.redirect_downloads_to: str | None = None
+        self.send_content_length = True  # False: downloads are sent chunked
         self.faults = Faults()
         self.lock = threading.RLock()
         self._key = secrets.token_bytes(32)
@@ -486,6 +609,175 @@ class ZoomSimulator:
             "payload": payload,
             "event_ts": int(time.time() * 1000),
         }
+
+    # ------------------------------------------------------------------ cloud recordings
+
+    def add_recording_file(
+        self,
+        meeting_id: int,
+        file_type: str,
+        recording_type: str,
+        *,
+        content: bytes | None = None,
+        size: int | None = None,
+        extension: str | None = None,
+        reported_size: int | None = None,
+    ) -> CloudFile:
+        """Add a file to the meeting's cloud recording. Give ``content``, or a
+        ``size`` for generated content (served lazily, of any size)."""
+        with self.lock:
+            meeting = self.meetings[meeting_id]
+            if content is None and size is None:
+                raise ValueError("give content or size")
+            cloud = CloudFile(
+                id=str(uuid_module.uuid4()),
+                key=secrets.token_urlsafe(48),
+                meeting_id=meeting_id,
+                meeting_uuid=meeting["uuid"],
+                file_type=file_type,
+                file_extension=extension or _EXTENSIONS.get(file_type, file_type),
+                recording_type=recording_type,
+                recording_start=meeting["start_time"],
+                recording_end=iso(time.time()),
+                size=len(content) if content is not None else int(size or 0),
+                content=content,
+                seed=secrets.token_bytes(16),
+                reported_size=reported_size,
+            )
+            self.cloud_files[cloud.key] = cloud
+            self.recordings.setdefault(meeting_id, []).append(cloud.key)
+        return cloud
+
+    def recording_files(self, meeting_id: int) -> list[CloudFile]:
+        with self.lock:
+            return [self.cloud_files[k] for k in self.recordings.get(meeting_id, [])]
+
+    def complete_recording(
+        self,
+        meeting_id: int,
+        *,
+        with_chat: bool = True,
+        chat: bytes | None = None,
+        with_audio: bool = True,
+        video_size: int = 256 * 1024,
+        password: str | None = None,
+    ) -> dict[str, Any]:
+        """The cloud recording of the meeting is ready: a video (shared screen with
+        speaker view), an audio-only file, the chat, and a timeline are added; returns
+        the recording.completed event, with a fresh download_token."""
+        meeting = self.meetings[meeting_id]
+        host = self.users[meeting["host_id"]]
+        files = [
+            self.add_recording_file(
+                meeting_id, "MP4", "shared_screen_with_speaker_view", size=video_size
+            )
+        ]
+        if with_audio:
+            files.append(
+                self.add_recording_file(meeting_id, "M4A", "audio_only", size=video_size // 8)
+            )
+        if with_chat:
+            text = chat if chat is not None else _default_chat(host)
+            files.append(self.add_recording_file(meeting_id, "CHAT", "chat_file", content=text))
+        files.append(
+            self.add_recording_file(meeting_id, "TIMELINE", "timeline", content=b'{"timeline": []}')
+        )
+        with self.lock:
+            if password is not None or meeting_id not in self.recording_passwords:
+                self.recording_passwords[meeting_id] = (
+                    password if password is not None else secrets.token_urlsafe(6)[:8]
+                )
+        return self.recording_event("recording.completed", meeting_id, files)
+
+    def complete_transcript(
+        self, meeting_id: int, *, transcript: bytes | None = None, size: int | None = None
+    ) -> dict[str, Any]:
+        """Zoom finished transcribing the recording's audio: adds the VTT file and
+        returns the recording.transcript_completed event (only that file listed)."""
+        host = self.users[self.meetings[meeting_id]["host_id"]]
+        if transcript is None and size is None:
+            transcript = _default_transcript(host)
+        vtt = self.add_recording_file(
+            meeting_id, "TRANSCRIPT", "audio_transcript", content=transcript, size=size
+        )
+        return self.recording_event("recording.transcript_completed", meeting_id, [vtt])
+
+    def recording_event(
+        self, event: str, meeting_id: int, files: list[CloudFile]
+    ) -> dict[str, Any]:
+        """A recording event listing ``files``, with a new download_token."""
+        with self.lock:
+            meeting = self.meetings[meeting_id]
+            host = self.users[meeting["host_id"]]
+            started = datetime.fromisoformat(meeting["start_time"].replace("Z", "+00:00"))
+            minutes = max(1, round((time.time() - started.timestamp()) / 60))
+            obj: dict[str, Any] = {
+                "uuid": meeting["uuid"],
+                "id": int(meeting["id"]),
+                "account_id": host.account_id,
+                "host_id": host.id,
+                "topic": meeting["topic"],
+                "type": meeting["type"],
+                "start_time": meeting["start_time"],
+                "password": self.recording_passwords.setdefault(
+                    meeting_id, secrets.token_urlsafe(6)[:8]
+                ),
+                "timezone": meeting["timezone"],
+                "host_email": host.email,
+                "duration": minutes,
+                "share_url": f"{self.url}/rec/share/{_b64url(meeting['uuid'].encode())}",
+                "total_size": sum(f.size for f in files),
+                "recording_count": len(files),
+                "recording_play_passcode": secrets.token_urlsafe(24),
+                "recording_files": [f.to_json(self.url) for f in files],
+            }
+        built = self.build_event(event, obj, account_id=host.account_id)
+        built["download_token"] = self.issue_download_token(meeting_id)
+        return built
+
+    def issue_download_token(self, meeting_id: int) -> str:
+        """A download token for the meeting's recording files, shaped like Zoom's
+        (a signed JWT) and valid for 24 hours."""
+        now = int(time.time())
+        claims = {
+            "iss": "https://event.zoom.us",
+            "aud": "https://oauth.zoom.us",
+            "mid": self.meetings[meeting_id]["uuid"],
+            "exp": now + int(DOWNLOAD_TOKEN_LIFETIME),
+            "jti": secrets.token_hex(16),
+        }
+        signing_input = (
+            _b64url(json.dumps({"alg": "HS512"}).encode())
+            + "."
+            + _b64url(json.dumps(claims).encode())
+        )
+        signature = hmac.new(self._key, signing_input.encode(), hashlib.sha512).digest()
+        token = signing_input + "." + _b64url(signature)
+        with self.lock:
+            self.download_tokens[token] = (meeting_id, now + DOWNLOAD_TOKEN_LIFETIME)
+        return token
+
+    def expire_download_tokens(self) -> None:
+        """A day passes: no download token handed out so far works any more."""
+        with self.lock:
+            for token, (meeting_id, _) in list(self.download_tokens.items()):
+                self.download_tokens[token] = (meeting_id, time.time() - 1)
+
+    def may_download(self, key: str, token: str) -> CloudFile | None:
+        """The file, if ``token`` is a live download token for its meeting."""
+        with self.lock:
+            cloud = self.cloud_files.get(key)
+            grant = self.download_tokens.get(token)
+            if cloud is None or grant is None:
+                return None
+            meeting_id, expires_at = grant
+            if meeting_id != cloud.meeting_id or expires_at <= time.time():
+                return None
+            return cloud
+
+    def storage_signature(self, key: str, expires: int) -> str:
+        message = f"{key}:{expires}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
 
     # ------------------------------------------------------------------ webhooks
 

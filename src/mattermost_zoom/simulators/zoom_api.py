@@ -10,21 +10,29 @@ import asyncio
 import base64
 import binascii
 import hashlib
+import hmac
 import html
 import json
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
 from starlette.routing import Route
 
 from mattermost_zoom.simulators.recording import guarded
 
 if TYPE_CHECKING:
-    from mattermost_zoom.simulators.zoom import OAuthApp, ZoomSimulator, ZoomUser
+    from mattermost_zoom.simulators.zoom import CloudFile, OAuthApp, ZoomSimulator, ZoomUser
 
 RATE_LIMIT_MESSAGE = (
     "You have reached the maximum per-second rate limit for this API. Try again later."
@@ -281,6 +289,70 @@ class _Routes:
                 stored["settings"].update(body.get("settings") or {})
         return Response(status_code=204)
 
+    # -------------------------------------------------------------- cloud recording files
+
+    @staticmethod
+    def download_token(request: Request) -> str:
+        # A webhook's download_token goes in the Authorization header as a bearer
+        # token; Zoom also takes it as ?access_token=.
+        header = request.headers.get("authorization", "")
+        if header[:7].lower() == "bearer ":
+            return header[7:].strip()
+        return request.query_params.get("access_token", "")
+
+    async def download(self, request: Request) -> Response:
+        key = request.path_params["key"]
+        if key not in self.sim.cloud_files:
+            return api_error(404, 3301, "This recording does not exist.")
+        cloud = self.sim.may_download(key, self.download_token(request))
+        if cloud is None:
+            return api_error(401, 124, "Invalid access token.")
+        if self.sim.redirect_downloads_to:
+            expires = int(time.time()) + 300
+            query = urlencode(
+                {"expires": expires, "signature": self.sim.storage_signature(key, expires)}
+            )
+            location = f"{self.sim.redirect_downloads_to}/rec/storage/{key}?{query}"
+            return RedirectResponse(location, status_code=302)
+        return self.serve_file(cloud)
+
+    async def storage(self, request: Request) -> Response:
+        """Where a download is redirected to: the signed URL is the credential."""
+        key = request.path_params["key"]
+        cloud = self.sim.cloud_files.get(key)
+        expires = request.query_params.get("expires", "")
+        signature = request.query_params.get("signature", "")
+        if (
+            cloud is None
+            or not expires.isdigit()
+            or int(expires) < time.time()
+            or not hmac.compare_digest(signature, self.sim.storage_signature(key, int(expires)))
+        ):
+            return Response(status_code=403)
+        return self.serve_file(cloud)
+
+    def serve_file(self, cloud: CloudFile) -> Response:
+        async def body() -> AsyncIterator[bytes]:
+            for chunk in cloud.chunks():
+                yield chunk
+            with self.sim.lock:
+                cloud.downloads += 1
+
+        headers = {"Content-Disposition": f'attachment; filename="{cloud.filename}"'}
+        if self.sim.send_content_length:
+            headers["Content-Length"] = str(cloud.size)
+        return StreamingResponse(body(), media_type=cloud.content_type, headers=headers)
+
+    async def play(self, request: Request) -> Response:
+        cloud = self.sim.cloud_files.get(request.path_params["key"])
+        if cloud is None:
+            return error_page(404, "This recording does not exist.")
+        topic = html.escape(str(self.sim.meetings.get(cloud.meeting_id, {}).get("topic", "")))
+        return HTMLResponse(
+            f"<html><head><title>{topic} - Zoom</title></head>"
+            f"<body><h1>{topic}</h1><p>Passcode required</p></body></html>"
+        )
+
     async def api_not_found(self, request: Request) -> Response:
         return api_error(404, 404, "Not found.")
 
@@ -295,8 +367,20 @@ def build_app(sim: ZoomSimulator) -> Starlette:
             path, guarded(handler, sim.requests, sim.faults, api_error_body), methods=methods
         )
 
+    def recording_route(
+        path: str, handler: Callable[[Request], Awaitable[Response]], methods: list[str]
+    ) -> Route:
+        return Route(
+            path,
+            guarded(handler, sim.download_requests, sim.faults, api_error_body),
+            methods=methods,
+        )
+
     return Starlette(
         routes=[
+            recording_route("/rec/webhook_download/{key}", r.download, ["GET"]),
+            recording_route("/rec/storage/{key}", r.storage, ["GET"]),
+            recording_route("/rec/play/{key}", r.play, ["GET"]),
             route("/oauth/authorize", r.authorize, ["GET"]),
             route("/oauth/token", r.token, ["POST"]),
             route("/oauth/revoke", r.revoke, ["POST"]),

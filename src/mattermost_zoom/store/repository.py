@@ -518,13 +518,19 @@ class Store:
             return ZoomUserHolders(connected=sorted(set(connected)), subscriptions=counts)
 
     async def forget_zoom_user(
-        self, zoom_user_id: str, *, connected_mm_user_ids: list[str], before: datetime
+        self,
+        zoom_user_id: str,
+        *,
+        connected_mm_user_ids: list[str],
+        before: datetime,
+        states_expiring_before: datetime,
     ) -> None:
         """Delete, in one transaction, what the service holds for a Zoom account:
         its connections (tokens) and the subscriptions made with it, and for the
         Mattermost users connected to it their preferences, pending OAuth states and
-        meeting records. Only what existed before ``before``; running it again
-        deletes nothing more."""
+        meeting records. Only what existed before ``before`` (OAuth states keep no
+        creation time: those expiring before ``states_expiring_before``); running it
+        again deletes nothing more."""
         users = connected_mm_user_ids
         async with self._engine.begin() as conn:
             await conn.execute(
@@ -555,7 +561,12 @@ class Store:
                         user_preferences.c.updated_at <= before,
                     )
                 )
-                await conn.execute(delete(oauth_states).where(oauth_states.c.mm_user_id.in_(users)))
+                await conn.execute(
+                    delete(oauth_states).where(
+                        oauth_states.c.mm_user_id.in_(users),
+                        oauth_states.c.expires_at <= states_expiring_before,
+                    )
+                )
 
     # --- helpers ----------------------------------------------------------
 

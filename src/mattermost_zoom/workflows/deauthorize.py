@@ -16,6 +16,7 @@ from mattermost_zoom.clients.mattermost import MattermostError
 from mattermost_zoom.core import deauthorization, webhooks
 from mattermost_zoom.store.repository import ZoomUserHolders
 from mattermost_zoom.worker import EffectLog
+from mattermost_zoom.workflows.connect import STATE_LIFETIME
 from mattermost_zoom.workflows.services import Services
 
 log = logging.getLogger(__name__)
@@ -33,9 +34,7 @@ async def app_deauthorized(svc: Services, event: webhooks.ZoomEvent, effects: Ef
     # Who to tell is decided once: after the deletion nobody could be found again.
     found = await effects.once("holders", lambda: _holders_json(svc, event.user_id, before))
     holders = ZoomUserHolders(**json.loads(found))
-    await svc.store.forget_zoom_user(
-        event.user_id, connected_mm_user_ids=holders.connected, before=before
-    )
+    await effects.once("forget", lambda: _forget(svc, event.user_id, holders, before))
     log.info(
         "zoom user's data deleted after deauthorization",
         extra={"mattermost_users": len(holders.everyone)},
@@ -44,9 +43,21 @@ async def app_deauthorized(svc: Services, event: webhooks.ZoomEvent, effects: Ef
         await effects.once("data-compliance", lambda: _report_compliance(svc, event))
     for mm_user_id in holders.everyone:
         text = deauthorization.data_removed_message(
-            subscriptions=holders.subscriptions.get(mm_user_id, 0)
+            connected=mm_user_id in holders.connected,
+            subscriptions=holders.subscriptions.get(mm_user_id, 0),
         )
         await effects.once(f"direct-message:{mm_user_id}", _direct_message(svc, mm_user_id, text))
+
+
+async def _forget(
+    svc: Services, zoom_user_id: str, holders: ZoomUserHolders, before: datetime
+) -> None:
+    await svc.store.forget_zoom_user(
+        zoom_user_id,
+        connected_mm_user_ids=holders.connected,
+        before=before,
+        states_expiring_before=before + STATE_LIFETIME,
+    )
 
 
 async def _holders_json(svc: Services, zoom_user_id: str, before: datetime) -> str:
