@@ -1,4 +1,4 @@
-"""``mattermost-zoom``: serve, migrate, demo."""
+"""``mattermost-zoom``: serve, migrate, demo, and the admin commands."""
 
 from __future__ import annotations
 
@@ -6,13 +6,26 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
-from mattermost_zoom.config import ConfigError, Settings, load_settings
+from mattermost_zoom.admin import (
+    EXIT_OK,
+    EXIT_USAGE,
+    AdminCommand,
+    SettingsUnavailable,
+    add_config_argument,
+    check,
+    import_plugin,
+    rotate_key,
+    settings_from,
+    setup,
+)
 
-EXIT_OK = 0
-EXIT_CONFIG = 2
-EXIT_FAILED = 1
+ADMIN_COMMANDS: tuple[AdminCommand, ...] = (
+    setup.COMMAND,
+    check.COMMAND,
+    rotate_key.COMMAND,
+    import_plugin.COMMAND,
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -26,53 +39,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
     )
-    serve.add_argument("--port", type=int, default=8065 + 1000, help="port (default 9065)")
-    serve.add_argument("--config", type=Path, help="TOML file with settings (environment wins)")
-    serve.add_argument("--workers", type=int, default=1, help=argparse.SUPPRESS)
+    serve.add_argument("--port", type=int, default=9065, help="port (default 9065)")
+    add_config_argument(serve)
+    serve.set_defaults(run=_serve)
 
     migrate = sub.add_parser("migrate", help="bring the database schema up to date, then exit")
-    migrate.add_argument("--config", type=Path, help="TOML file with settings (environment wins)")
+    add_config_argument(migrate)
+    migrate.set_defaults(run=_migrate)
 
-    sub.add_parser("demo", help="play one user's story against built-in simulators")
+    demo = sub.add_parser("demo", help="play one user's story against built-in simulators")
+    demo.set_defaults(run=_demo)
+
+    for command in ADMIN_COMMANDS:
+        admin = sub.add_parser(command.name, help=command.help, description=command.help)
+        command.add_arguments(admin)
+        admin.set_defaults(run=command.run)
 
     args = parser.parse_args(argv)
     # The demo prints the story; only problems should interrupt it.
     _configure_logging(logging.WARNING if args.command == "demo" else logging.INFO)
-    if args.command == "demo":
-        from mattermost_zoom.demo import run_demo
-
-        return int(run_demo())
     try:
-        settings = load_settings(args.config)
-    except ConfigError as exc:
-        print("mattermost-zoom: the configuration has problems:", file=sys.stderr)
-        for problem in exc.problems:
-            print(f"  - {problem}", file=sys.stderr)
-        return EXIT_CONFIG
-    if args.command == "migrate":
-        return _migrate(settings)
-    return _serve(settings, args.host, args.port)
+        return int(args.run(args))
+    except SettingsUnavailable:
+        return EXIT_USAGE
 
 
-def _migrate(settings: Settings) -> int:
+def _demo(args: argparse.Namespace) -> int:
+    from mattermost_zoom.demo import run_demo
+
+    return run_demo()
+
+
+def _migrate(args: argparse.Namespace) -> int:
     from mattermost_zoom.store.migrate import migrate
 
+    settings = settings_from(args)
     migrate(settings.database_url)
     print("database schema is up to date")
     return EXIT_OK
 
 
-def _serve(settings: Settings, host: str, port: int) -> int:
+def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from mattermost_zoom.store.migrate import migrate
     from mattermost_zoom.web.app import create_app
 
+    settings = settings_from(args)
     migrate(settings.database_url)
     uvicorn.run(
         create_app(settings),
-        host=host,
-        port=port,
+        host=args.host,
+        port=args.port,
         access_log=False,  # our AccessLog never writes query strings (secrets)
         log_config=None,
         proxy_headers=True,

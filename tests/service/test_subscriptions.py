@@ -132,8 +132,25 @@ def test_card_uses_the_plain_join_link_when_the_subscriber_is_no_longer_connecte
     card = world.wait_for_card(world.private)
     assert card["props"]["meeting_link"] == f"{world.zoom.url}/j/{meeting['id']}"
     assert card["props"]["meeting_topic"] == "Board meeting"
-    # Nobody connected here hosts it any more: the card is the bot's own.
+    # She still hosts it in Zoom, and subscribed the channel with that account.
+    assert card["props"]["meeting_creator_username"] == "alice"
+
+
+def test_a_meeting_handed_to_a_host_unknown_here_is_posted_by_the_bot(world: World) -> None:
+    world.connect(world.alice, world.alice_zoom)
+    meeting = zoom_meeting(world, world.alice_zoom)
+    reply(
+        world, world.alice, world.private, f"/zoom subscription add {meeting['id']}", "subscribed"
+    )
+    # In Zoom, alice makes bob (who never connected here) the host.
+    with world.zoom.lock:
+        world.zoom.meetings[meeting["id"]]["host_id"] = world.bob_zoom.id
+
+    deliver(world, world.zoom.start_meeting(meeting["id"]))
+    card = world.wait_for_card(world.private)
     assert card["props"]["meeting_creator_username"] == world.bot.username
+    # Alice's account can no longer read the meeting: the plain link is used.
+    assert card["props"]["meeting_link"] == f"{world.zoom.url}/j/{meeting['id']}"
 
 
 def test_no_card_once_the_subscription_is_removed(world: World) -> None:

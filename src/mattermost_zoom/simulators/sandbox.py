@@ -5,6 +5,7 @@ what the channel shows."""
 
 from __future__ import annotations
 
+import copy
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -22,6 +23,7 @@ from mattermost_zoom.simulators.mattermost_model import (
     ActionResult,
     Channel,
     CommandResult,
+    FileInfo,
     Team,
     User,
 )
@@ -143,6 +145,30 @@ class Sandbox:
     def wait_for_card(self, channel: Channel, count: int = 1) -> dict[str, Any]:
         wait_until(lambda: len(self.cards(channel)) >= count, what=f"{count} meeting card(s)")
         return sorted(self.cards(channel), key=lambda p: p["create_at"])[count - 1]
+
+    def replies(self, post: dict[str, Any]) -> list[dict[str, Any]]:
+        """The replies in a post's thread, oldest first."""
+        with self.mm.lock:
+            found = [
+                copy.deepcopy(p)
+                for p in self.mm.posts.values()
+                if p["root_id"] == post["id"] and not p["delete_at"]
+            ]
+        return sorted(found, key=lambda p: p["create_at"])
+
+    def wait_for_reply(self, post: dict[str, Any], contains: str) -> dict[str, Any]:
+        def found() -> dict[str, Any] | None:
+            matches = [p for p in self.replies(post) if contains in p["message"]]
+            return matches[0] if matches else None
+
+        reply = wait_until(found, what=f"a reply in the thread containing {contains!r}")
+        assert reply is not None
+        return reply
+
+    def attachments(self, post: dict[str, Any]) -> list[FileInfo]:
+        """The files attached to a post (their contents: ``mm.file_contents``)."""
+        with self.mm.lock:
+            return [self.mm.files[f] for f in post.get("file_ids") or [] if f in self.mm.files]
 
     def wait_for_ephemeral(self, user: User, channel: Channel, contains: str) -> dict[str, Any]:
         def found() -> dict[str, Any] | None:

@@ -663,30 +663,29 @@ class ZoomSimulator:
         password: str | None = None,
     ) -> dict[str, Any]:
         """The cloud recording of the meeting is ready: a video (shared screen with
-        speaker view), an audio-only file, the chat, and a timeline are added; returns
-        the recording.completed event, with a fresh download_token."""
+        speaker view), an audio-only file, the chat and a timeline are added; returns
+        the recording.completed event, with a fresh download_token. The event lists
+        every file of the recording, including any added before with
+        ``add_recording_file`` (transcripts come with ``complete_transcript``)."""
         meeting = self.meetings[meeting_id]
         host = self.users[meeting["host_id"]]
-        files = [
-            self.add_recording_file(
-                meeting_id, "MP4", "shared_screen_with_speaker_view", size=video_size
-            )
-        ]
+        self.add_recording_file(
+            meeting_id, "MP4", "shared_screen_with_speaker_view", size=video_size
+        )
         if with_audio:
-            files.append(
-                self.add_recording_file(meeting_id, "M4A", "audio_only", size=video_size // 8)
-            )
+            self.add_recording_file(meeting_id, "M4A", "audio_only", size=video_size // 8)
         if with_chat:
             text = chat if chat is not None else _default_chat(host)
-            files.append(self.add_recording_file(meeting_id, "CHAT", "chat_file", content=text))
-        files.append(
-            self.add_recording_file(meeting_id, "TIMELINE", "timeline", content=b'{"timeline": []}')
-        )
+            self.add_recording_file(meeting_id, "CHAT", "chat_file", content=text)
+        self.add_recording_file(meeting_id, "TIMELINE", "timeline", content=b'{"timeline": []}')
         with self.lock:
             if password is not None or meeting_id not in self.recording_passwords:
                 self.recording_passwords[meeting_id] = (
                     password if password is not None else secrets.token_urlsafe(6)[:8]
                 )
+        files = [
+            f for f in self.recording_files(meeting_id) if f.file_type not in ("TRANSCRIPT", "CC")
+        ]
         return self.recording_event("recording.completed", meeting_id, files)
 
     def complete_transcript(
