@@ -12,9 +12,11 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
-from mattermost_zoom.core.recordings import MAX_ATTACHMENT_BYTES
+from mattermost_zoom.core.recordings import MAX_ATTACHMENT_BYTES, download_allowed
 from mattermost_zoom.simulators.zoom import CloudFile
+from mattermost_zoom.store.urls import sync_url
 from tests.harness import World, build_world, wait_until
 from tests.spec_validation import validate_mattermost_requests, validate_zoom_requests
 
@@ -69,11 +71,20 @@ def attached_bytes(world: World, reply: dict[str, Any]) -> dict[str, bytes]:
     return {f.name: world.mm.file_contents[f.id] for f in world.attachments(reply)}
 
 
-def transcript_barrier(world: World, card: dict[str, Any]) -> None:
-    """Deliver a later event and wait for its effect: the worker takes events in
-    order, so everything delivered before has been carried out by then."""
-    send(world, world.zoom.complete_transcript(card["props"]["meeting_id"]))
-    world.wait_for_reply(card, "transcript")
+def wait_idle(world: World) -> None:
+    """Wait until the service has carried out every event it accepted (retries
+    included): no event is pending in its queue any more."""
+    engine = sa.create_engine(sync_url(world.settings.database_url))
+    query = sa.text("SELECT count(*) FROM webhook_events WHERE status = 'pending'")
+
+    def idle() -> bool:
+        with engine.connect() as conn:
+            return conn.execute(query).scalar() == 0
+
+    try:
+        wait_until(idle, what="every accepted event to be carried out")
+    finally:
+        engine.dispose()
 
 
 def recording_replies(world: World, card: dict[str, Any]) -> list[dict[str, Any]]:
@@ -257,8 +268,10 @@ def test_chat_over_the_cap_is_refused_and_the_reply_says_so(world: World) -> Non
 def test_file_bigger_than_zoom_said_is_cut_off_at_the_cap(world: World) -> None:
     card = meeting_card(world)
     meeting_id = card["props"]["meeting_id"]
-    # Zoom claims a small file, then streams more than the cap without a length.
+    # Zoom claims a small file, then streams more than the cap without a length
+    # (Mattermost itself would take it: only the service's cap stops it).
     world.zoom.send_content_length = False
+    world.mm.max_file_size = 4 * MAX_ATTACHMENT_BYTES
     world.zoom.add_recording_file(
         meeting_id,
         "TRANSCRIPT",
@@ -298,10 +311,10 @@ def test_duplicate_delivery_gives_one_reply(world: World) -> None:
     again = send(world, copy.deepcopy(event))
     assert again.json()["status"] == "duplicate"
 
-    transcript_barrier(world, card)
+    wait_idle(world)
     (reply,) = recording_replies(world, card)
     assert len(world.attachments(reply)) == 1
-    assert len(world.mm.files) == 2  # the chat and the transcript, each uploaded once
+    assert len(world.mm.files) == 1  # the chat, uploaded once
 
 
 def test_mattermost_outage_is_retried_with_exactly_one_reply(world: World) -> None:
@@ -313,10 +326,11 @@ def test_mattermost_outage_is_retried_with_exactly_one_reply(world: World) -> No
 
     reply = world.wait_for_reply(card, "recording")
     assert attached_bytes(world, reply) == {"meeting-chat.txt": chat}
-    transcript_barrier(world, card)
+    wait_idle(world)
     assert len(recording_replies(world, card)) == 1
     uploads = [r for r in world.mm.requests if r.method == "POST" and r.path == "/api/v4/files"]
-    assert len(uploads) == 3  # the chat failed once, then once more each: chat, transcript
+    assert len(uploads) == 2  # refused once, then uploaded once
+    assert len(world.mm.files) == 1
 
 
 def test_reply_made_before_a_lost_answer_is_not_made_twice(world: World) -> None:
@@ -326,7 +340,7 @@ def test_reply_made_before_a_lost_answer_is_not_made_twice(world: World) -> None
     send(world, world.zoom.complete_recording(card["props"]["meeting_id"]))
 
     world.wait_for_reply(card, "recording")
-    transcript_barrier(world, card)
+    wait_idle(world)
     (reply,) = recording_replies(world, card)
     assert len(world.attachments(reply)) == 1
     looked = [r for r in world.mm.requests if r.path == f"/api/v4/posts/{card['id']}/thread"]
@@ -344,3 +358,35 @@ def test_zoom_download_failure_is_retried(world: World) -> None:
     assert attached_bytes(world, reply) == {"meeting-chat.txt": chat}
     assert len(fetched(world, files_of(event, "CHAT")[0])) == 2
     assert cloud_file(world, files_of(event, "CHAT")[0]).downloads == 1
+
+
+# --- the hosts an administrator configured ------------------------------------------------
+
+ZOOM_CLOUD = ("https://zoom.us", "https://api.zoom.us/v2")
+LAB = ("http://127.0.0.1:8080", "http://127.0.0.1:8080/v2")
+
+
+@pytest.mark.parametrize(
+    ("url", "configured", "allowed"),
+    [
+        ("https://zoom.us/rec/webhook_download/abc", ZOOM_CLOUD, True),
+        ("https://us06web.zoom.us/rec/webhook_download/abc/def", ZOOM_CLOUD, True),
+        ("https://ssrweb.zoom.us/file?signature=x", ZOOM_CLOUD, True),
+        ("http://us06web.zoom.us/rec/webhook_download/abc", ZOOM_CLOUD, False),
+        ("https://zoom.us.attacker.example/rec/abc", ZOOM_CLOUD, False),
+        ("https://attackerzoom.us/rec/abc", ZOOM_CLOUD, False),
+        ("https://zoom.us@attacker.example/rec/abc", ZOOM_CLOUD, False),
+        ("https://attacker.example/?next=https://zoom.us/", ZOOM_CLOUD, False),
+        ("https://zoom.us:8443/rec/abc", ZOOM_CLOUD, False),
+        ("https://zoom.us\\@attacker.example/rec/abc", ZOOM_CLOUD, False),
+        ("ftp://zoom.us/rec/abc", ZOOM_CLOUD, False),
+        ("", ZOOM_CLOUD, False),
+        ("http://127.0.0.1:8080/rec/webhook_download/abc", LAB, True),
+        ("http://127.0.0.1:8081/rec/webhook_download/abc", LAB, False),
+        ("http://localhost:8080/rec/webhook_download/abc", LAB, False),
+    ],
+)
+def test_recordings_are_downloaded_only_from_the_configured_zoom_hosts(
+    url: str, configured: tuple[str, str], allowed: bool
+) -> None:
+    assert download_allowed(url, configured) is allowed

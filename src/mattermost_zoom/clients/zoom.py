@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
 
@@ -202,7 +202,11 @@ class ZoomAPI:
         return response.json() if response.content else None
 
     async def get_me(self, token: str) -> ZoomUser:
-        data = await self._call("GET", "/users/me", token)
+        return await self.get_user(token, "me")
+
+    async def get_user(self, token: str, user: str) -> ZoomUser:
+        """``user``: "me", a Zoom user ID, or (with an account-level app) an email."""
+        data = await self._call("GET", f"/users/{quote(user, safe='@')}", token)
         pmi = data.get("pmi")
         return ZoomUser(
             id=str(data["id"]),
@@ -213,10 +217,13 @@ class ZoomAPI:
             last_name=str(data.get("last_name", "")),
         )
 
-    async def create_meeting(self, token: str, topic: str) -> ZoomMeeting:
+    async def create_meeting(self, token: str, topic: str, user: str = "me") -> ZoomMeeting:
         # type 1 = an instant meeting: starts now, with a fresh, unique meeting ID.
         data = await self._call(
-            "POST", "/users/me/meetings", token, json={"topic": topic, "type": 1}
+            "POST",
+            f"/users/{quote(user, safe='@')}/meetings",
+            token,
+            json={"topic": topic, "type": 1},
         )
         return _meeting(data)
 

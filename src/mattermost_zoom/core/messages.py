@@ -68,6 +68,18 @@ def reconnect_needed() -> str:
     )
 
 
+def account_not_connected() -> str:
+    return "Zoom is not connected for this server yet. Ask a system admin to run `/zoom connect`."
+
+
+def email_unknown_to_zoom(email: str) -> str:
+    return (
+        f"Zoom has no user with the email of your Mattermost account ({email}). "
+        "Make sure you sign in to Zoom with that email, or ask an admin to add you "
+        "to the organization's Zoom account."
+    )
+
+
 def zoom_unavailable() -> str:
     return (
         "Zoom did not answer as expected, so no meeting was started. Please try again in a minute."

@@ -39,6 +39,7 @@ T = TypeVar("T")
 ENCRYPTION_KEY = "sandbox-encryption-key-0123456789-abcdef"
 WEBHOOK_SECRET = "sandbox-webhook-secret-0123"
 ZOOM_WEBHOOK_SECRET = "sandbox-zoom-secret-token"
+ZOOM_ACCOUNT = "sandboxAccount01"  # the organisation's Zoom account
 
 
 def free_port() -> int:
@@ -212,7 +213,10 @@ def start_sandbox(database_url: str, **overrides: str) -> Iterator[Sandbox]:
         private = mm.add_channel(team, "P", "design", [alice])
         port = free_port()
         public_url = f"http://127.0.0.1:{port}/plugins/zoom"
-        app = zoom.add_app(redirect_uris=[f"{public_url}/oauth2/complete"])
+        account_level = overrides.get("MMZOOM_ACCOUNT_LEVEL_APP", "").lower() == "true"
+        app = zoom.add_app(
+            redirect_uris=[f"{public_url}/oauth2/complete"], account_level=account_level
+        )
         command = mm.register_command(team.id, url=f"{public_url}/command")
         other_team = mm.add_team("globex")
         other_team_channel = mm.add_channel(other_team, "O", "general", [alice])
@@ -237,8 +241,12 @@ def start_sandbox(database_url: str, **overrides: str) -> Iterator[Sandbox]:
             bot=bot,
             alice=alice,
             bob=bob,
-            alice_zoom=zoom.add_user("alice@example.com", "Alice", "Liddell", pmi=5551234567),
-            bob_zoom=zoom.add_user("bob@example.com", "Bob", "Builder", pmi=0),
+            alice_zoom=zoom.add_user(
+                "alice@example.com", "Alice", "Liddell", pmi=5551234567, account_id=ZOOM_ACCOUNT
+            ),
+            bob_zoom=zoom.add_user(
+                "bob@example.com", "Bob", "Builder", pmi=0, account_id=ZOOM_ACCOUNT
+            ),
             town_square=town_square,
             private=private,
             other_team_channel=other_team_channel,

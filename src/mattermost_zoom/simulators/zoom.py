@@ -73,6 +73,8 @@ class OAuthApp:
     client_secret: str
     redirect_uris: list[str]
     scopes: str = "meeting:write:meeting meeting:read:meeting user:read:user"
+    # Admin-managed ("account-level") apps act for every user of the account.
+    account_level: bool = False
 
 
 @dataclass
@@ -321,9 +323,13 @@ class ZoomSimulator:
         client_id: str | None = None,
         client_secret: str | None = None,
         scopes: str | None = None,
+        account_level: bool = False,
     ) -> OAuthApp:
         app = OAuthApp(
-            client_id or zoom_id(), client_secret or secrets.token_urlsafe(24), list(redirect_uris)
+            client_id or zoom_id(),
+            client_secret or secrets.token_urlsafe(24),
+            list(redirect_uris),
+            account_level=account_level,
         )
         if scopes is not None:
             app.scopes = scopes
@@ -458,6 +464,12 @@ class ZoomSimulator:
             if grant.expires_at <= time.time():
                 return None, "Access token is expired."
             return self.users.get(grant.user_id), ""
+
+    def token_app(self, token: str) -> OAuthApp | None:
+        """The app an access token was issued to."""
+        with self.lock:
+            grant = self.access_tokens.get(token)
+            return self.apps.get(grant.client_id) if grant else None
 
     def expire_access_tokens(self, user_id: str) -> None:
         with self.lock:

@@ -198,13 +198,17 @@ class _Routes:
             return api_error(401, 124, message)
         return user
 
-    def resolve_user(self, caller: ZoomUser, ref: str) -> ZoomUser | JSONResponse:
+    def resolve_user(self, caller: ZoomUser, ref: str, request: Request) -> ZoomUser | JSONResponse:
         if ref == "me":
             return caller
         user = self.sim.find_user(ref)
         if user is None:
             return api_error(404, 1001, f"User does not exist: {ref}.")
-        if user.id != caller.id:
+        app = self.sim.token_app(request.headers.get("authorization", "")[7:].strip())
+        same_account = (
+            app is not None and app.account_level and user.account_id == caller.account_id
+        )
+        if user.id != caller.id and not same_account:
             return api_error(400, 200, "No permission.")  # a user-level app sees only its user
         return user
 
@@ -212,7 +216,7 @@ class _Routes:
         caller = self.caller(request)
         if isinstance(caller, JSONResponse):
             return caller
-        user = self.resolve_user(caller, request.path_params["user_id"])
+        user = self.resolve_user(caller, request.path_params["user_id"], request)
         if isinstance(user, JSONResponse):
             return user
         return JSONResponse(user.to_json())
@@ -221,7 +225,7 @@ class _Routes:
         caller = self.caller(request)
         if isinstance(caller, JSONResponse):
             return caller
-        host = self.resolve_user(caller, request.path_params["user_id"])
+        host = self.resolve_user(caller, request.path_params["user_id"], request)
         if isinstance(host, JSONResponse):
             return host
         try:

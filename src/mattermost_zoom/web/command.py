@@ -18,6 +18,7 @@ from mattermost_zoom.core.models import Actor, MeetingIdChoice, StartRequest
 from mattermost_zoom.crypto import constant_time_in
 from mattermost_zoom.web.delivery import deliver_safely, prompt_response
 from mattermost_zoom.workflows import connect, subscriptions
+from mattermost_zoom.workflows.identity import is_system_admin
 from mattermost_zoom.workflows.services import Services
 from mattermost_zoom.workflows.start import start_meeting
 
@@ -58,12 +59,11 @@ async def _dispatch(
             )
             return JSONResponse({}, background=task)
         case commands.Connect():
-            return prompt_response(svc, actor.user_id, await _connect(svc, actor, channel_id))
+            prompt = await connect.connect_command(svc, actor, channel_id)
+            return prompt_response(svc, actor.user_id, prompt)
         case commands.Disconnect():
-            removed = await svc.store.delete_connection(actor.user_id)
-            await svc.store.delete_oauth_states(actor.user_id)
-            text = messages.disconnected() if removed else messages.not_connected()
-            return prompt_response(svc, actor.user_id, Prompt(text))
+            prompt = await connect.disconnect_command(svc, actor)
+            return prompt_response(svc, actor.user_id, prompt)
         case commands.Settings():
             return prompt_response(svc, actor.user_id, await _settings(svc, actor))
         case commands.SubscriptionAdd(meeting_id):
@@ -85,9 +85,9 @@ async def _dispatch(
                 svc, actor, channel_id, lambda: subscriptions.list_subscriptions(svc, actor)
             )
         case commands.Help():
-            return prompt_response(svc, actor.user_id, Prompt(_help(svc, actor)))
+            return prompt_response(svc, actor.user_id, Prompt(await _help(svc, actor)))
         case commands.Unknown(word):
-            text = f"{messages.unknown_command(word)}\n\n{_help(svc, actor)}"
+            text = f"{messages.unknown_command(word)}\n\n{await _help(svc, actor)}"
             return prompt_response(svc, actor.user_id, Prompt(text))
         case commands.Invalid(reason):
             return prompt_response(svc, actor.user_id, Prompt(reason))
@@ -111,14 +111,6 @@ async def _start_in_background(svc: Services, actor: Actor, request: StartReques
         await deliver(await start_meeting(svc, actor, request))
 
 
-async def _connect(svc: Services, actor: Actor, channel_id: str) -> Prompt:
-    existing = await svc.store.get_connection(actor.user_id)
-    if existing is not None:
-        return Prompt(messages.already_connected(existing.zoom_email))
-    link = connect.connect_url(svc, actor.user_id, channel_id, None)
-    return Prompt(messages.connect_prompt(link, for_start=False))
-
-
 async def _settings(svc: Services, actor: Actor) -> Prompt:
     current = await svc.store.get_meeting_id_choice(actor.user_id)
     buttons = tuple(
@@ -133,8 +125,10 @@ async def _settings(svc: Services, actor: Actor) -> Prompt:
     return Prompt(messages.settings_prompt(current), buttons)
 
 
-def _help(svc: Services, actor: Actor) -> str:
+async def _help(svc: Services, actor: Actor) -> str:
+    # Roles only change what help shows with an account-level app: ask only then.
+    admin = svc.settings.account_level_app and await is_system_admin(svc, actor)
     entries = commands.allowed_entries(
-        is_system_admin=actor.is_system_admin, account_level_app=svc.settings.account_level_app
+        is_system_admin=admin, account_level_app=svc.settings.account_level_app
     )
     return messages.help_text(entries)

@@ -18,8 +18,9 @@ from mattermost_zoom.clients.zoom import OAuthGrantError, ZoomError, new_code_ve
 from mattermost_zoom.clock import utcnow
 from mattermost_zoom.core import messages
 from mattermost_zoom.core.cards import Prompt
-from mattermost_zoom.core.models import StartRequest
+from mattermost_zoom.core.models import Actor, StartRequest
 from mattermost_zoom.crypto import SignatureError, fingerprint
+from mattermost_zoom.workflows.identity import connection_key, is_system_admin
 from mattermost_zoom.workflows.services import Services
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,7 @@ async def complete(svc: Services, *, state: str, code: str) -> Completed:
         log.warning("zoom oauth completion failed", extra={"error": str(exc)})
         raise ConnectFailed(messages.OAUTH_FAILED) from None
     await svc.store.save_connection(
-        mm_user_id=consumed.mm_user_id,
+        mm_user_id=connection_key(svc, consumed.mm_user_id),
         zoom_user_id=zoom_user.id,
         zoom_email=zoom_user.email,
         pmi=zoom_user.pmi,
@@ -120,3 +121,23 @@ async def complete(svc: Services, *, state: str, code: str) -> Completed:
     return Completed(
         consumed.mm_user_id, consumed.channel_id, zoom_user.email, consumed.start_request
     )
+
+
+async def connect_command(svc: Services, actor: Actor, channel_id: str) -> Prompt:
+    """``/zoom connect``: a link, or why not."""
+    if svc.settings.account_level_app and not await is_system_admin(svc, actor):
+        return Prompt(messages.REFUSALS["not_admin_connect"])
+    existing = await svc.store.get_connection(connection_key(svc, actor.user_id))
+    if existing is not None:
+        return Prompt(messages.already_connected(existing.zoom_email))
+    link = connect_url(svc, actor.user_id, channel_id, None)
+    return Prompt(messages.connect_prompt(link, for_start=False))
+
+
+async def disconnect_command(svc: Services, actor: Actor) -> Prompt:
+    """``/zoom disconnect``: forget the tokens (and any OAuth flow under way)."""
+    if svc.settings.account_level_app and not await is_system_admin(svc, actor):
+        return Prompt(messages.REFUSALS["not_admin_connect"])
+    removed = await svc.store.delete_connection(connection_key(svc, actor.user_id))
+    await svc.store.delete_oauth_states(actor.user_id)
+    return Prompt(messages.disconnected() if removed else messages.not_connected())

@@ -34,6 +34,12 @@ from mattermost_zoom.core.start import (
     decide_start,
 )
 from mattermost_zoom.workflows.connect import connect_prompt
+from mattermost_zoom.workflows.identity import (
+    UnknownEmail,
+    ZoomIdentity,
+    is_system_admin,
+    resolve,
+)
 from mattermost_zoom.workflows.services import Services
 from mattermost_zoom.workflows.tokens import NotConnected, ReconnectNeeded
 
@@ -44,21 +50,23 @@ async def start_meeting(svc: Services, actor: Actor, request: StartRequest) -> P
     """Start a meeting for ``actor``; returns what to show them, or None when the
     card itself is the answer."""
     now = utcnow()
-    channel, is_member, connection, saved_choice, recent = await asyncio.gather(
+    channel, is_member, identity, saved_choice, recent = await asyncio.gather(
         svc.mattermost.get_channel(request.channel_id),
         svc.mattermost.is_channel_member(request.channel_id, actor.user_id),
-        svc.store.get_connection(actor.user_id),
+        _identity(svc, actor),
         svc.store.get_meeting_id_choice(actor.user_id),
         svc.store.latest_open_meeting(request.channel_id, now - RECENT_MEETING_WINDOW),
     )
+    if isinstance(identity, Prompt):
+        return identity
     decision = decide_start(
         StartFacts(
             request=request,
             channel_type=ChannelType(channel.type),
             is_member=is_member,
             restrict_public_channels=svc.settings.restrict_meeting_creation,
-            connected=connection is not None,
-            has_pmi=bool(connection and connection.pmi),
+            connected=identity is not None,
+            has_pmi=bool(identity and identity.pmi),
             saved_choice=saved_choice,
             recent_meeting=recent,
             now=now,
@@ -68,6 +76,8 @@ async def start_meeting(svc: Services, actor: Actor, request: StartRequest) -> P
         case Refuse(reason):
             return Prompt(messages.REFUSALS[reason])
         case NeedsConnection():
+            if svc.settings.account_level_app and not await is_system_admin(svc, actor):
+                return Prompt(messages.account_not_connected())
             return connect_prompt(svc, actor.user_id, request)
         case OfferRecent(meeting):
             return Prompt(
@@ -90,31 +100,46 @@ async def start_meeting(svc: Services, actor: Actor, request: StartRequest) -> P
                 ),
             )
         case Create(personal, topic):
-            assert connection is not None
-            return await _create(
-                svc, actor, request, personal=personal, topic=topic, pmi=connection.pmi
-            )
+            assert identity is not None
+            return await _create(svc, actor, request, identity, personal=personal, topic=topic)
+
+
+async def _identity(svc: Services, actor: Actor) -> ZoomIdentity | Prompt | None:
+    try:
+        found = await resolve(svc, actor)
+    except (ReconnectNeeded, NotConnected):
+        return None
+    except (ZoomError, OAuthGrantError, TimeoutError) as exc:
+        log.warning("zoom user look-up failed", extra={"error": str(exc)})
+        return Prompt(messages.zoom_unavailable())
+    if isinstance(found, UnknownEmail):
+        return Prompt(messages.email_unknown_to_zoom(found.email))
+    return found
 
 
 async def _create(
     svc: Services,
     actor: Actor,
     request: StartRequest,
+    identity: ZoomIdentity,
     *,
     personal: bool,
     topic: str,
-    pmi: str | None,
 ) -> Prompt | None:
+    pmi = identity.pmi
     try:
         if personal and pmi:
             zoom_meeting: ZoomMeeting = await svc.tokens.call(
-                actor.user_id, lambda token: svc.zoom_api.get_meeting(token, pmi)
+                identity.token_owner, lambda token: svc.zoom_api.get_meeting(token, pmi)
             )
         else:
             zoom_meeting = await svc.tokens.call(
-                actor.user_id, lambda token: svc.zoom_api.create_meeting(token, topic)
+                identity.token_owner,
+                lambda token: svc.zoom_api.create_meeting(token, topic, identity.zoom_user),
             )
     except (NotConnected, ReconnectNeeded):
+        if svc.settings.account_level_app:
+            return Prompt(messages.account_not_connected())
         prompt = connect_prompt(svc, actor.user_id, request)
         return Prompt(f"{messages.reconnect_needed()}\n{prompt.text}")
     except (ZoomError, OAuthGrantError, TimeoutError) as exc:
