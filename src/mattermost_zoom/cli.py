@@ -19,6 +19,7 @@ from mattermost_zoom.admin import (
     settings_from,
     setup,
 )
+from mattermost_zoom.observability import configure_logging
 
 ADMIN_COMMANDS: tuple[AdminCommand, ...] = (
     setup.COMMAND,
@@ -56,8 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         admin.set_defaults(run=command.run)
 
     args = parser.parse_args(argv)
-    # The demo prints the story; only problems should interrupt it.
-    _configure_logging(logging.WARNING if args.command == "demo" else logging.INFO)
+    # Readable lines until `serve` knows the configured format; the demo prints
+    # its story, so only problems should interrupt it.
+    configure_logging(logging.WARNING if args.command == "demo" else logging.INFO, "text")
     try:
         return int(args.run(args))
     except SettingsUnavailable:
@@ -86,6 +88,7 @@ def _serve(args: argparse.Namespace) -> int:
     from mattermost_zoom.web.app import create_app
 
     settings = settings_from(args)
+    configure_logging(logging.INFO, settings.log_format)
     migrate(settings.database_url)
     uvicorn.run(
         create_app(settings),
@@ -96,17 +99,6 @@ def _serve(args: argparse.Namespace) -> int:
         proxy_headers=True,
     )
     return EXIT_OK
-
-
-def _configure_logging(level: int) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    # httpx logs every request URL at INFO; URLs never carry secrets here, but the
-    # noise hides what matters.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 if __name__ == "__main__":

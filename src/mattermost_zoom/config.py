@@ -12,7 +12,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -41,6 +41,7 @@ _HINTS: dict[str, str] = {
     "zoom_webhook_secret": "copy the Secret Token from your Zoom app's Feature page",
     "database_url": "use sqlite:///path/to/file.db or postgresql://user@host/dbname",
     "worker_lease_seconds": "a whole number of seconds between 2 and 3600 (default 30)",
+    "log_format": "json (one object per line) or text (for a terminal)",
 }
 
 
@@ -80,6 +81,8 @@ class Settings(BaseSettings):
     # How long a worker holds a Zoom event before another process may take it
     # over (after a crash). Workers holding an event keep renewing it.
     worker_lease_seconds: int = Field(default=30, ge=2, le=3600)
+    # "json": one object per line, for log collectors; "text": for a terminal.
+    log_format: Literal["json", "text"] = "json"
 
     @classmethod
     def settings_customise_sources(

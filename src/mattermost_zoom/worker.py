@@ -21,6 +21,7 @@ from mattermost_zoom.clients.mattermost import MattermostError
 from mattermost_zoom.clients.zoom import ZoomError
 from mattermost_zoom.clock import utcnow
 from mattermost_zoom.core import webhooks
+from mattermost_zoom.observability import current_request_id
 from mattermost_zoom.store.events import EventQueue, QueuedEvent
 from mattermost_zoom.workflows.services import Services
 
@@ -109,12 +110,16 @@ class EventWorker:
         if event is None:
             return False
         heartbeat = asyncio.create_task(self._keep_lease(event.id))
+        context = current_request_id.set(f"event-{event.id}")
+        counted = self._svc.metrics.webhook_events
         try:
             await self._handle(event)
             await queue.done(event.id, utcnow())
+            counted.labels(event.event, "processed").inc()
             log.info("zoom event processed", extra=_about(event))
         except PermanentFailure as exc:
             await queue.failed(event.id, str(exc))
+            counted.labels(event.event, "failed").inc()
             log.error(
                 "zoom event failed",
                 extra={"event": event.event, "event_id": event.id, "error": str(exc)},
@@ -123,6 +128,7 @@ class EventWorker:
             await self._retry_or_fail(event, exc)
         finally:
             heartbeat.cancel()
+            current_request_id.reset(context)
         return True
 
     async def _handle(self, event: QueuedEvent) -> None:
@@ -138,8 +144,10 @@ class EventWorker:
     async def _retry_or_fail(self, event: QueuedEvent, exc: Exception) -> None:
         queue = self._svc.store.events
         reason = _describe(exc)
+        counted = self._svc.metrics.webhook_events
         if not _passing(exc) or event.attempts >= MAX_ATTEMPTS:
             await queue.failed(event.id, reason)
+            counted.labels(event.event, "failed").inc()
             log.error(
                 "zoom event failed",
                 extra={"event": event.event, "event_id": event.id, "error": reason},
@@ -147,6 +155,7 @@ class EventWorker:
             return
         when = utcnow() + _backoff(event.attempts, _retry_after(exc))
         await queue.retry_at(event.id, when, reason)
+        counted.labels(event.event, "retried").inc()
         log.warning(
             "zoom event will be retried",
             extra={

@@ -559,6 +559,9 @@ def build_app(sim: MattermostSimulator) -> Starlette:
         route(f"{v4}/files", api.upload_files, "POST", summarize=summarize_upload),
         route("/hooks/commands/{hook_id}", api.command_hook, "POST"),
     ]
+    from mattermost_zoom.simulators.mattermost_admin_api import admin_routes
+
+    routes += admin_routes(sim, route)  # ping, teams, bots, roles, tokens, commands
     for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
         routes.append(route("/api/v4/{rest:path}", api.not_found, method))
     return Starlette(routes=routes)

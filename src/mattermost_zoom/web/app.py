@@ -14,10 +14,11 @@ from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mattermost_zoom.config import Settings
+from mattermost_zoom.observability import Metrics, current_request_id
 from mattermost_zoom.web.actions import post_action
 from mattermost_zoom.web.command import slash_command
 from mattermost_zoom.web.deauthorization import zoom_deauthorization
-from mattermost_zoom.web.health import healthz
+from mattermost_zoom.web.health import healthz, metrics_endpoint, readyz
 from mattermost_zoom.web.oauth import oauth_complete, oauth_connect
 from mattermost_zoom.web.webhook import zoom_webhook
 from mattermost_zoom.worker import EventWorker
@@ -28,9 +29,11 @@ log = logging.getLogger("mattermost_zoom.http")
 
 
 def create_app(settings: Settings) -> Starlette:
+    metrics = Metrics()
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services = Services.build(settings)
+        services = Services.build(settings, metrics)
         worker = EventWorker(
             services, HANDLERS, lease=timedelta(seconds=settings.worker_lease_seconds)
         )
@@ -45,6 +48,8 @@ def create_app(settings: Settings) -> Starlette:
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
         Route("/command", slash_command, methods=["POST"]),
         Route("/oauth2/connect", oauth_connect, methods=["GET"]),
         Route("/oauth2/complete", oauth_complete, methods=["GET"]),
@@ -54,24 +59,26 @@ def create_app(settings: Settings) -> Starlette:
     ]
     base = settings.public_path
     app = Starlette(routes=[Mount(base, routes=routes)] if base else routes, lifespan=lifespan)
-    app.add_middleware(AccessLog)
+    app.add_middleware(AccessLog, metrics=metrics)
     return app
 
 
 class AccessLog:
-    """One log line per request: method, path, status, duration, request id.
+    """One log line and one metric sample per request, under a fresh request id.
 
     The query string is never logged: it carries the webhook secret and OAuth codes.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         request_id = uuid.uuid4().hex[:16]
+        context = current_request_id.set(request_id)
         started = time.perf_counter()
         status = 500
 
@@ -88,13 +95,16 @@ class AccessLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            label = getattr(route, "path", "unmatched")
+            self.metrics.requests.labels(label, scope["method"], str(status)).inc()
+            self.metrics.request_seconds.labels(label).observe(elapsed)
             log.info(
                 "%s %s %s",
                 scope["method"],
                 scope["path"],
                 status,
-                extra={
-                    "request_id": request_id,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                },
+                extra={"duration_ms": round(elapsed * 1000, 1)},
             )
+            current_request_id.reset(context)

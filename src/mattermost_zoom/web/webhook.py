@@ -24,30 +24,35 @@ log = logging.getLogger(__name__)
 
 async def zoom_webhook(request: Request) -> Response:
     svc: Services = request.app.state.services
+    counted = svc.metrics.webhook_events
     now = utcnow()
+    event = "unknown"
     try:
         body = await verified_body(request, svc)
         envelope = _json_object(body)
-        event = envelope["event"]
+        event = str(envelope["event"])
         if event == "endpoint.url_validation":
-            return JSONResponse(_url_validation(svc, envelope))
+            answer = _url_validation(svc, envelope)
+            counted.labels(event, "answered").inc()
+            return JSONResponse(answer)
         if event not in webhooks.HANDLED_EVENTS:
+            counted.labels("other", "ignored").inc()
             return JSONResponse({"status": "ignored"})
         webhooks.parse_event(envelope)  # refuse now what the worker could never handle
     except Rejected as rejected:
-        await svc.store.events.note_delivery(
-            "rejected", now, f"{rejected.status}: {rejected.reason}"
-        )
-        log.warning(
-            "zoom webhook rejected", extra={"status": rejected.status, "reason": rejected.reason}
-        )
+        counted.labels(event if event in webhooks.HANDLED_EVENTS else "unknown", "rejected").inc()
+        detail = f"{rejected.status}: {rejected.reason}"
+        await svc.store.events.note_delivery("rejected", now, detail)
+        log.warning("zoom webhook rejected", extra={"reason": detail})
         return JSONResponse({"error": rejected.reason}, rejected.status)
     queued = await svc.store.events.add(
         dedup_key=webhooks.dedup_key(envelope), event=event, body=body.decode(), now=now
     )
+    outcome = "accepted" if queued else "duplicate"
+    counted.labels(event, outcome).inc()
     if queued:
         request.app.state.worker.wake()
-    return JSONResponse({"status": "accepted" if queued else "duplicate"})
+    return JSONResponse({"status": outcome})
 
 
 async def verified_body(request: Request, svc: Services) -> bytes:

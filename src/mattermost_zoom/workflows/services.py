@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -10,6 +11,7 @@ from mattermost_zoom.clients.mattermost import MattermostClient
 from mattermost_zoom.clients.zoom import ZoomAPI, ZoomOAuth
 from mattermost_zoom.config import Settings
 from mattermost_zoom.crypto import Keyring
+from mattermost_zoom.observability import Metrics
 from mattermost_zoom.store.repository import Store
 from mattermost_zoom.workflows.tokens import TokenManager
 
@@ -28,15 +30,20 @@ class Services:
     zoom_oauth: ZoomOAuth
     zoom_api: ZoomAPI
     tokens: TokenManager
+    metrics: Metrics
 
     @classmethod
-    def build(cls, settings: Settings) -> Services:
+    def build(cls, settings: Settings, metrics: Metrics | None = None) -> Services:
         store = Store.open(settings.database_url)
         keys = Keyring(settings.encryption_keys)
+        metrics = metrics or Metrics()
+        peers = {urlsplit(settings.mattermost_url).netloc: "mattermost"}
+        peers.update(dict.fromkeys(settings.zoom_hosts, "zoom"))
         http = httpx.AsyncClient(
             timeout=HTTP_TIMEOUT,
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
             follow_redirects=False,
+            transport=metrics.transport(peers),
         )
         oauth = ZoomOAuth(
             zoom_url=settings.zoom_url,
@@ -56,6 +63,7 @@ class Services:
             zoom_oauth=oauth,
             zoom_api=ZoomAPI(settings.zoom_api_url, http),
             tokens=TokenManager(store, keys.tokens, oauth),
+            metrics=metrics,
         )
 
     async def close(self) -> None:

@@ -1,0 +1,79 @@
+"""Queries of ``mattermost-zoom import-plugin-data``: add what is not here yet,
+never replace what is (a user who connected here, or chose a setting here, wins)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mattermost_zoom.core.models import MeetingIdChoice
+from mattermost_zoom.store.schema import user_preferences, zoom_connections
+
+
+async def is_connected(engine: AsyncEngine, mm_user_id: str) -> bool:
+    async with engine.connect() as conn:
+        found = (
+            await conn.execute(
+                select(zoom_connections.c.mm_user_id).where(
+                    zoom_connections.c.mm_user_id == mm_user_id
+                )
+            )
+        ).first()
+    return found is not None
+
+
+async def add_connection_if_absent(
+    engine: AsyncEngine,
+    *,
+    mm_user_id: str,
+    zoom_user_id: str,
+    zoom_email: str,
+    pmi: str | None,
+    access_token_enc: str,
+    refresh_token_enc: str,
+    access_expires_at: datetime,
+    now: datetime,
+) -> bool:
+    """False when the user is connected here already."""
+    return await _insert_if_absent(
+        engine,
+        zoom_connections,
+        {
+            "mm_user_id": mm_user_id,
+            "zoom_user_id": zoom_user_id,
+            "zoom_email": zoom_email,
+            "pmi": pmi,
+            "access_token": access_token_enc,
+            "refresh_token": refresh_token_enc,
+            "access_expires_at": access_expires_at,
+            "token_version": 1,
+            "refresh_lease_until": None,
+            "connected_at": now,
+        },
+    )
+
+
+async def add_preference_if_absent(
+    engine: AsyncEngine, mm_user_id: str, choice: MeetingIdChoice, now: datetime
+) -> bool:
+    """False when the user has a setting here already."""
+    return await _insert_if_absent(
+        engine,
+        user_preferences,
+        {"mm_user_id": mm_user_id, "meeting_id_choice": choice.value, "updated_at": now},
+    )
+
+
+async def _insert_if_absent(engine: AsyncEngine, table: Table, values: dict[str, Any]) -> bool:
+    async with engine.begin() as conn:
+        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        key = next(iter(table.primary_key.columns))
+        inserted = await conn.execute(
+            insert(table).values(values).on_conflict_do_nothing().returning(key)
+        )
+        return inserted.first() is not None
