@@ -111,3 +111,4 @@ class Keyring:
         self.tokens = TokenCipher(secrets)
         self.connect_links = Signer(secrets, "connect-link")
         self.post_actions = Signer(secrets, "post-action")
+        self.dialogs = Signer(secrets, "dialog")

@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from mattermost_zoom.core.channel_policy import ChannelPreference
 from mattermost_zoom.core.models import (
     ChannelType,
     Meeting,
@@ -44,6 +45,7 @@ BASE = StartFacts(
     channel_type=ChannelType.PRIVATE,
     is_member=True,
     restrict_public_channels=False,
+    channel_preference=None,
     connected=True,
     has_pmi=True,
     saved_choice=MeetingIdChoice.UNIQUE,
@@ -121,3 +123,31 @@ def test_choice_made_by_button_wins_over_the_saved_preference() -> None:
 def test_user_without_a_pmi_always_gets_a_unique_meeting(saved: MeetingIdChoice | None) -> None:
     decision = decide_start(replace(BASE, has_pmi=False, saved_choice=saved))
     assert decision == Create(personal=False, topic="Design review")
+
+
+@pytest.mark.parametrize(
+    ("channel_type", "preference", "restrict", "allowed"),
+    [
+        (ChannelType.OPEN, ChannelPreference.ALLOW, True, True),
+        (ChannelType.OPEN, ChannelPreference.DEFAULT, True, False),
+        (ChannelType.PRIVATE, ChannelPreference.DEFAULT, True, True),
+        (ChannelType.PRIVATE, ChannelPreference.RESTRICT, False, False),
+        (ChannelType.OPEN, ChannelPreference.RESTRICT, False, False),
+        (ChannelType.OPEN, None, False, True),
+    ],
+)
+def test_channel_preference_overrides_the_server_default(
+    channel_type: ChannelType, preference: ChannelPreference, restrict: bool, allowed: bool
+) -> None:
+    facts = replace(
+        BASE,
+        channel_type=channel_type,
+        channel_preference=preference,
+        restrict_public_channels=restrict,
+    )
+    assert isinstance(decide_start(facts), Create) is allowed
+
+
+def test_explicitly_restricted_channel_says_so() -> None:
+    facts = replace(BASE, channel_preference=ChannelPreference.RESTRICT)
+    assert decide_start(facts) == Refuse("channel_restricted")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
+from mattermost_zoom.core.subscriptions import Subscription
 from mattermost_zoom.simulators.mattermost_model import Channel, User
 from mattermost_zoom.simulators.zoom import ZoomUser
+from mattermost_zoom.store.migrate import migrate
+from mattermost_zoom.store.repository import Store
 from mattermost_zoom.store.urls import sync_url
 from tests.harness import World, link_in, wait_until
 
@@ -342,3 +346,33 @@ def test_a_system_admin_may_remove_any_subscription_and_lists_them_all(world: Wo
     )
     # The admin still cannot remove it from a channel they are not in.
     reply(world, carol, world.private, f"/zoom subscription remove {alices['id']}", "member of")
+
+
+# --- two deliveries of one start at the same moment ----------------------------------
+
+
+def test_one_delivery_claims_a_session_however_many_arrive_at_once(database_url: str) -> None:
+    """Two workers (in two processes, say) handle two deliveries of the same start:
+    one of them posts the card; a retry of the winner may carry on."""
+    migrate(database_url)
+
+    async def scenario() -> None:
+        store = Store.open(database_url)
+        try:
+            await store.add_subscription(
+                Subscription("81234567890", "town", "alice", "zoom-alice", datetime.now(UTC))
+            )
+            claims = await asyncio.gather(
+                *(store.claim_subscription_session("81234567890", "session-1", e) for e in (1, 2))
+            )
+            assert sorted(claims) == [False, True]
+            winner = 1 if claims[0] else 2
+            assert await store.claim_subscription_session("81234567890", "session-1", winner)
+            assert not await store.claim_subscription_session("81234567890", "session-1", 3)
+            # The next session of the meeting is free again.
+            assert await store.claim_subscription_session("81234567890", "session-2", 3)
+            assert not await store.claim_subscription_session("99999999999", "session-1", 4)
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())

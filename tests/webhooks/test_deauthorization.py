@@ -278,3 +278,10 @@ def test_malformed_notices_are_refused(world: World) -> None:
     assert response.status_code == 415
     wait_for_queue(world)
     assert queue_statuses(world) == []
+
+
+def test_zoom_can_validate_the_deauthorization_url(world: World) -> None:
+    """Zoom checks an event subscription's URL before sending it events."""
+    secret = world.env["MMZOOM_ZOOM_WEBHOOK_SECRET"]
+    assert asyncio.run(world.zoom.validate_endpoint(deauthorization_url(world), secret))
+    assert not asyncio.run(world.zoom.validate_endpoint(deauthorization_url(world), "wrong"))

@@ -84,13 +84,17 @@ class MattermostClient:
         )
 
     async def is_channel_member(self, channel_id: str, user_id: str) -> bool:
+        return await self.channel_member_roles(channel_id, user_id) is not None
+
+    async def channel_member_roles(self, channel_id: str, user_id: str) -> frozenset[str] | None:
+        """The user's roles in the channel (e.g. channel_admin), None if not a member."""
         try:
-            await self._call("GET", f"/channels/{channel_id}/members/{user_id}")
+            data = (await self._call("GET", f"/channels/{channel_id}/members/{user_id}")).json()
         except MattermostError as exc:
             if exc.status == 404:
-                return False
+                return None
             raise
-        return True
+        return frozenset(str(data.get("roles", "")).split())
 
     async def create_post(self, post: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = (await self._call("POST", "/posts", json=post)).json()

@@ -113,7 +113,9 @@ class MattermostAdmin:
 
     async def create_token(self, user_id: str, description: str) -> str:
         """A new access token for the user; Mattermost never shows it again."""
-        data = await self._call("POST", f"/users/{user_id}/tokens", json={"description": description})
+        data = await self._call(
+            "POST", f"/users/{user_id}/tokens", json={"description": description}
+        )
         return str(data["token"])
 
     async def teams(self) -> list[Team]:
@@ -121,7 +123,11 @@ class MattermostAdmin:
             return self._call("GET", "/teams", params={"page": page, "per_page": PER_PAGE})
 
         return [
-            Team(id=str(t["id"]), name=str(t.get("name", "")), display_name=str(t.get("display_name", "")))
+            Team(
+                id=str(t["id"]),
+                name=str(t.get("name", "")),
+                display_name=str(t.get("display_name", "")),
+            )
             for t in await self._pages(fetch)
         ]
 

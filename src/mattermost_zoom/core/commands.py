@@ -50,6 +50,16 @@ class SubscriptionList:
 
 
 @dataclass(frozen=True)
+class ChannelSettings:
+    pass
+
+
+@dataclass(frozen=True)
+class ChannelSettingsList:
+    pass
+
+
+@dataclass(frozen=True)
 class Unknown:
     word: str
 
@@ -70,6 +80,8 @@ Command = (
     | SubscriptionAdd
     | SubscriptionRemove
     | SubscriptionList
+    | ChannelSettings
+    | ChannelSettingsList
     | Unknown
     | Invalid
 )
@@ -97,6 +109,12 @@ _ENTRIES = {
     "subscription list": HelpEntry(
         "/zoom subscription list", "List your meeting subscriptions and their channels."
     ),
+    "channel-settings": HelpEntry(
+        "/zoom channel-settings", "Allow or restrict Zoom meetings in this channel."
+    ),
+    "channel-settings list": HelpEntry(
+        "/zoom channel-settings list", "List the channels whose meeting policy is not the default."
+    ),
     "help": HelpEntry("/zoom help", "Show this help."),
 }
 
@@ -114,6 +132,12 @@ def parse(text: str) -> Command:
         return Start(topic=" ".join(rest.split()))
     if word == "subscription":
         return _parse_subscription(rest)
+    if word == "channel-settings":
+        if not rest:
+            return ChannelSettings()
+        if rest.lower() == "list":
+            return ChannelSettingsList()
+        return Invalid("Use `/zoom channel-settings` or `/zoom channel-settings list`.")
     if word in ("connect", "disconnect", "settings", "help") and rest:
         return Invalid(f"`/zoom {word}` takes no arguments.")
     simple: dict[str, Command] = {
@@ -142,7 +166,9 @@ def _parse_subscription(text: str) -> Command:
     return SubscriptionAdd(meeting_id) if action == "add" else SubscriptionRemove(meeting_id)
 
 
-def allowed_entries(*, is_system_admin: bool, account_level_app: bool) -> list[HelpEntry]:
+def allowed_entries(
+    *, is_system_admin: bool, account_level_app: bool, can_manage_channel: bool = False
+) -> list[HelpEntry]:
     """The commands this user may run, in the order help shows them."""
     names = [
         "start",
@@ -152,8 +178,14 @@ def allowed_entries(*, is_system_admin: bool, account_level_app: bool) -> list[H
         "subscription add",
         "subscription remove",
         "subscription list",
+        "channel-settings",
+        "channel-settings list",
         "help",
     ]
+    if not (can_manage_channel or is_system_admin):
+        names.remove("channel-settings")
+    if not is_system_admin:
+        names.remove("channel-settings list")
     if account_level_app and not is_system_admin:
         # With an account-level app only a system admin connects, once, for everyone.
         names = [n for n in names if n not in ("connect", "disconnect")]

@@ -11,6 +11,10 @@ REFUSALS = {
         "Starting Zoom meetings in public channels is turned off on this server. "
         "Start it in a private channel, a group message or a direct message instead."
     ),
+    "channel_restricted": (
+        "Zoom meetings are turned off in this channel by its admins. "
+        "Ask a channel admin, or start it somewhere else."
+    ),
     "not_admin_connect": (
         "Zoom is connected for the whole organization here: only a system admin can "
         "connect or disconnect it."

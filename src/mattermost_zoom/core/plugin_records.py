@@ -23,7 +23,12 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
+
+try:  # CFB is "decrepit" (legacy) from cryptography 47 on; the plugin chose it, not us
+    from cryptography.hazmat.decrepit.ciphers.modes import CFB
+except ImportError:  # pragma: no cover - older cryptography
+    from cryptography.hazmat.primitives.ciphers.modes import CFB
 
 from mattermost_zoom.core.models import MeetingIdChoice
 
@@ -91,7 +96,7 @@ def decrypt_access_token(key: bytes, text: str) -> str:
     if len(data) < 2 * _BLOCK or len(data) % _BLOCK:
         raise UnreadableRecord("the access token has the wrong length for AES")
     iv, body = data[:_BLOCK], data[_BLOCK:]
-    decryptor = Cipher(algorithms.AES(key), modes.CFB(iv)).decryptor()
+    decryptor = Cipher(algorithms.AES(key), CFB(iv)).decryptor()
     padded = decryptor.update(body) + decryptor.finalize()
     pad = padded[-1]
     if not 1 <= pad <= _BLOCK or padded[-pad:] != bytes([pad]) * pad:

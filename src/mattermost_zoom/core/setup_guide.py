@@ -137,8 +137,7 @@ def zoom_app_guide(public_url: str, webhook_secret: str) -> list[str]:
         f"  OAuth allow list:              {redirect}",
         f"  Scopes:                        {', '.join(SCOPES)}",
         f"                                 (older apps: {', '.join(CLASSIC_SCOPES)})",
-        "  Event subscription endpoint:   "
-        f"{public_url}/webhook?secret={webhook_secret}",
+        f"  Event subscription endpoint:   {public_url}/webhook?secret={webhook_secret}",
         f"  Events:                        {events}",
         "  Deauthorization notification endpoint: "
         f"{public_url}/deauthorization?secret={webhook_secret}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from mattermost_zoom.core.channel_policy import ChannelPreference, meetings_allowed
 from mattermost_zoom.core.models import (
     ChannelType,
     Meeting,
@@ -22,6 +23,7 @@ class StartFacts:
     channel_type: ChannelType
     is_member: bool
     restrict_public_channels: bool
+    channel_preference: ChannelPreference | None
     connected: bool
     has_pmi: bool
     saved_choice: MeetingIdChoice | None
@@ -61,7 +63,11 @@ StartDecision = Refuse | NeedsConnection | OfferRecent | AskMeetingId | Create
 def decide_start(facts: StartFacts) -> StartDecision:
     if not facts.is_member:
         return Refuse("not_member")
-    if facts.restrict_public_channels and facts.channel_type is ChannelType.OPEN:
+    if not meetings_allowed(
+        facts.channel_type, facts.channel_preference, facts.restrict_public_channels
+    ):
+        if facts.channel_preference is ChannelPreference.RESTRICT:
+            return Refuse("channel_restricted")
         return Refuse("public_channel_restricted")
     recent = facts.recent_meeting
     if (

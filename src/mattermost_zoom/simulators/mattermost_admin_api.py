@@ -63,7 +63,10 @@ ERR_TOKENS_DISABLED = (
     "Personal access tokens are disabled on this server. "
     "Please contact your system administrator for details.",
 )
-ERR_COMMANDS_DISABLED = ("api.command.disabled.app_error", "Commands have been disabled by the admin.")
+ERR_COMMANDS_DISABLED = (
+    "api.command.disabled.app_error",
+    "Commands have been disabled by the admin.",
+)
 ERR_DUPLICATE_TRIGGER = (
     "api.command.duplicate_trigger.app_error",
     "This trigger word is already in use. Please choose another word.",
@@ -351,7 +354,9 @@ class _AdminApi:
         with self.sim.lock:
             if any(u.username == username for u in self.sim.users.values()):
                 raise ApiError(ERR_USERNAME_EXISTS, 400)
-            user = self.sim.add_user(username, email=f"{username}@localhost", first_name=display_name)
+            user = self.sim.add_user(
+                username, email=f"{username}@localhost", first_name=display_name
+            )
             user.is_bot = True
             now = self.sim.now()
             self.state.bots[user.id] = BotRecord(
@@ -484,9 +489,7 @@ class _AdminApi:
     def _validate_command(body: dict[str, Any], trigger: str, url: str, method: str) -> None:
         """model.Command.IsValid, in its order."""
         if not 1 <= len(trigger) <= 128 or trigger.startswith("/") or " " in trigger:
-            raise ApiError(
-                ("model.command.is_valid.trigger.app_error", "Invalid trigger."), 400
-            )
+            raise ApiError(("model.command.is_valid.trigger.app_error", "Invalid trigger."), 400)
         if not url or len(url) > 1024:
             raise ApiError(("model.command.is_valid.url.app_error", "Invalid URL."), 400)
         parts = urlsplit(url)
@@ -501,9 +504,7 @@ class _AdminApi:
         if method not in ("P", "G"):
             raise ApiError(("model.command.is_valid.method.app_error", "Invalid Method."), 400)
         if len(str(body.get("display_name") or "")) > 64:
-            raise ApiError(
-                ("model.command.is_valid.display_name.app_error", "Invalid title."), 400
-            )
+            raise ApiError(("model.command.is_valid.display_name.app_error", "Invalid title."), 400)
         if len(str(body.get("description") or "")) > 128:
             raise ApiError(
                 ("model.command.is_valid.description.app_error", "Invalid description."), 400

@@ -28,6 +28,7 @@ from mattermost_zoom.core.models import (
     StartRequest,
 )
 from mattermost_zoom.core.subscriptions import Subscription
+from mattermost_zoom.store.channel_preferences import ChannelPreferences
 from mattermost_zoom.store.events import EventQueue
 from mattermost_zoom.store.schema import (
     meetings,
@@ -64,6 +65,7 @@ class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self.events = EventQueue(engine)
+        self.channel_preferences = ChannelPreferences(engine)
 
     @classmethod
     def open(cls, database_url: str) -> Store:

@@ -18,6 +18,7 @@ from mattermost_zoom.observability import Metrics, current_request_id
 from mattermost_zoom.web.actions import post_action
 from mattermost_zoom.web.command import slash_command
 from mattermost_zoom.web.deauthorization import zoom_deauthorization
+from mattermost_zoom.web.dialogs import channel_settings_submission
 from mattermost_zoom.web.health import healthz, metrics_endpoint, readyz
 from mattermost_zoom.web.oauth import oauth_complete, oauth_connect
 from mattermost_zoom.web.webhook import zoom_webhook
@@ -55,6 +56,7 @@ def create_app(settings: Settings) -> Starlette:
         Route("/oauth2/complete", oauth_complete, methods=["GET"]),
         Route("/actions/{action}", post_action, methods=["POST"]),
         Route("/webhook", zoom_webhook, methods=["POST"]),
+        Route("/dialogs/channel-settings", channel_settings_submission, methods=["POST"]),
         Route("/deauthorization", zoom_deauthorization, methods=["POST"]),
     ]
     base = settings.public_path

@@ -6,6 +6,7 @@ Mattermost) runs after the answer and reports back with an ephemeral post.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
 from starlette.background import BackgroundTask
@@ -17,7 +18,7 @@ from mattermost_zoom.core.cards import Button, Prompt
 from mattermost_zoom.core.models import Actor, MeetingIdChoice, StartRequest
 from mattermost_zoom.crypto import constant_time_in
 from mattermost_zoom.web.delivery import deliver_safely, prompt_response
-from mattermost_zoom.workflows import connect, subscriptions
+from mattermost_zoom.workflows import channel_settings, connect, subscriptions
 from mattermost_zoom.workflows.identity import is_system_admin
 from mattermost_zoom.workflows.services import Services
 from mattermost_zoom.workflows.start import start_meeting
@@ -42,14 +43,26 @@ async def slash_command(request: Request) -> Response:
     channel_id = str(form["channel_id"])
     # Not every Mattermost version says which thread a command was typed in.
     root_id = str(form.get("root_id") or "")
+    trigger_id = str(form.get("trigger_id") or "")
     command = commands.parse(str(form.get("text") or ""))
-    return await _dispatch(svc, actor, channel_id, root_id, command)
+    return await _dispatch(svc, actor, channel_id, root_id, trigger_id, command)
 
 
 async def _dispatch(
-    svc: Services, actor: Actor, channel_id: str, root_id: str, command: commands.Command
+    svc: Services,
+    actor: Actor,
+    channel_id: str,
+    root_id: str,
+    trigger_id: str,
+    command: commands.Command,
 ) -> Response:
     match command:
+        case commands.ChannelSettings():
+            refusal = await channel_settings.open_dialog(svc, actor, channel_id, trigger_id)
+            return prompt_response(svc, actor.user_id, refusal) if refusal else JSONResponse({})
+        case commands.ChannelSettingsList():
+            prompt = await channel_settings.list_preferences(svc, actor)
+            return prompt_response(svc, actor.user_id, prompt)
         case commands.Start(topic):
             task = BackgroundTask(
                 _start_in_background,
@@ -85,9 +98,9 @@ async def _dispatch(
                 svc, actor, channel_id, lambda: subscriptions.list_subscriptions(svc, actor)
             )
         case commands.Help():
-            return prompt_response(svc, actor.user_id, Prompt(await _help(svc, actor)))
+            return prompt_response(svc, actor.user_id, Prompt(await _help(svc, actor, channel_id)))
         case commands.Unknown(word):
-            text = f"{messages.unknown_command(word)}\n\n{await _help(svc, actor)}"
+            text = f"{messages.unknown_command(word)}\n\n{await _help(svc, actor, channel_id)}"
             return prompt_response(svc, actor.user_id, Prompt(text))
         case commands.Invalid(reason):
             return prompt_response(svc, actor.user_id, Prompt(reason))
@@ -125,10 +138,14 @@ async def _settings(svc: Services, actor: Actor) -> Prompt:
     return Prompt(messages.settings_prompt(current), buttons)
 
 
-async def _help(svc: Services, actor: Actor) -> str:
-    # Roles only change what help shows with an account-level app: ask only then.
-    admin = svc.settings.account_level_app and await is_system_admin(svc, actor)
+async def _help(svc: Services, actor: Actor, channel_id: str) -> str:
+    """Only what this user may run: that depends on their system and channel roles."""
+    admin, channel_roles = await asyncio.gather(
+        is_system_admin(svc, actor), svc.mattermost.channel_member_roles(channel_id, actor.user_id)
+    )
     entries = commands.allowed_entries(
-        is_system_admin=admin, account_level_app=svc.settings.account_level_app
+        is_system_admin=admin,
+        account_level_app=svc.settings.account_level_app,
+        can_manage_channel="channel_admin" in (channel_roles or frozenset()),
     )
     return messages.help_text(entries)

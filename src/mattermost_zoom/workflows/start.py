@@ -50,12 +50,13 @@ async def start_meeting(svc: Services, actor: Actor, request: StartRequest) -> P
     """Start a meeting for ``actor``; returns what to show them, or None when the
     card itself is the answer."""
     now = utcnow()
-    channel, is_member, identity, saved_choice, recent = await asyncio.gather(
+    channel, is_member, identity, saved_choice, recent, preference = await asyncio.gather(
         svc.mattermost.get_channel(request.channel_id),
         svc.mattermost.is_channel_member(request.channel_id, actor.user_id),
         _identity(svc, actor),
         svc.store.get_meeting_id_choice(actor.user_id),
         svc.store.latest_open_meeting(request.channel_id, now - RECENT_MEETING_WINDOW),
+        svc.store.channel_preferences.get(request.channel_id),
     )
     if isinstance(identity, Prompt):
         return identity
@@ -65,6 +66,7 @@ async def start_meeting(svc: Services, actor: Actor, request: StartRequest) -> P
             channel_type=ChannelType(channel.type),
             is_member=is_member,
             restrict_public_channels=svc.settings.restrict_meeting_creation,
+            channel_preference=preference,
             connected=identity is not None,
             has_pmi=bool(identity and identity.pmi),
             saved_choice=saved_choice,

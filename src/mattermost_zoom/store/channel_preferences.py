@@ -1,0 +1,77 @@
+"""Channel meeting preferences: one row per channel that is not on the default."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, String, Table, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mattermost_zoom.core.channel_policy import ChannelPreference
+from mattermost_zoom.store.schema import UtcDateTime, metadata
+
+channel_preferences = Table(
+    "channel_preferences",
+    metadata,
+    Column("channel_id", String(64), primary_key=True),
+    Column("preference", String(16), nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+
+class ChannelPreferences:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, channel_id: str) -> ChannelPreference | None:
+        async with self._engine.connect() as conn:
+            value = (
+                await conn.execute(
+                    select(channel_preferences.c.preference).where(
+                        channel_preferences.c.channel_id == channel_id
+                    )
+                )
+            ).scalar()
+        return ChannelPreference(value) if value else None
+
+    async def set(
+        self, channel_id: str, preference: ChannelPreference, user_id: str, now: datetime
+    ) -> None:
+        async with self._engine.begin() as conn:
+            if preference is ChannelPreference.DEFAULT:
+                # The default needs no row: listing shows only channels that differ.
+                await conn.execute(
+                    delete(channel_preferences).where(
+                        channel_preferences.c.channel_id == channel_id
+                    )
+                )
+                return
+            insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            values = {
+                "channel_id": channel_id,
+                "preference": preference.value,
+                "updated_by": user_id,
+                "updated_at": now,
+            }
+            await conn.execute(
+                insert_(channel_preferences)
+                .values(values)
+                .on_conflict_do_update(
+                    index_elements=["channel_id"],
+                    set_={k: v for k, v in values.items() if k != "channel_id"},
+                )
+            )
+
+    async def all(self) -> list[tuple[str, ChannelPreference]]:
+        async with self._engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(channel_preferences.c.channel_id, channel_preferences.c.preference)
+                    .order_by(channel_preferences.c.channel_id)
+                    .limit(500)
+                )
+            ).all()
+        return [(r[0], ChannelPreference(r[1])) for r in rows]
