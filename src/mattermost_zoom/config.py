@@ -21,6 +21,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 ENV_PREFIX = "MMZOOM_"
 MIN_KEY_LENGTH = 32
 MIN_SECRET_LENGTH = 16
+# Variables with the prefix that are not settings: `setup`'s one-time admin token.
+NOT_SETTINGS = frozenset({"MMZOOM_SETUP_ADMIN_TOKEN"})
 
 # How to fix each setting, shown next to the problem.
 _HINTS: dict[str, str] = {
@@ -213,7 +215,7 @@ def load_settings(
             raise ConfigError([f"--config {config_file}: not valid TOML ({exc})"]) from None
         values = {k.lower().removeprefix("mmzoom_"): v for k, v in parsed.items()}
     for key, value in (os.environ if environ is None else environ).items():
-        if key.upper().startswith(ENV_PREFIX):
+        if key.upper().startswith(ENV_PREFIX) and key.upper() not in NOT_SETTINGS:
             values[key[len(ENV_PREFIX) :].lower()] = value
     try:
         return Settings(**values)

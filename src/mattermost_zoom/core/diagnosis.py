@@ -473,7 +473,10 @@ def _rejection_fix(reason: str) -> str:
             f"{SETUP} to print them."
         )
     if "zoom_webhook_secret is not set" in text:
-        return "copy the Secret Token from the Zoom app's Feature page into MMZOOM_ZOOM_WEBHOOK_SECRET."
+        return (
+            "copy the Secret Token from the Zoom app's Feature page into "
+            "MMZOOM_ZOOM_WEBHOOK_SECRET."
+        )
     if "x-zm-signature does not match" in text:
         return (
             "MMZOOM_ZOOM_WEBHOOK_SECRET must be the Secret Token shown on this Zoom app's "

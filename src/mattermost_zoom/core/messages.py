@@ -94,6 +94,13 @@ def mattermost_unavailable() -> str:
     return "The meeting could not be posted to this channel. Please try again in a minute."
 
 
+def something_went_wrong() -> str:
+    return (
+        "Something went wrong on our side. "
+        "Please try again; if it keeps happening, tell your admin."
+    )
+
+
 def recent_meeting(topic: str) -> str:
     return (
         f"A meeting (“{topic}”) was started in this channel a few seconds ago. "

@@ -11,7 +11,7 @@ from typing import Any, Protocol
 BOT_USERNAME = "zoom"
 BOT_DISPLAY_NAME = "Zoom"
 BOT_DESCRIPTION = "Starts Zoom meetings from Mattermost (mattermost-zoom)."
-BOT_TOKEN_DESCRIPTION = "mattermost-zoom service"
+BOT_TOKEN_DESCRIPTION = "mattermost-zoom service"  # noqa: S105 - a label, not a token
 # create_post_ephemeral, and reading channels and members the bot is not in,
 # come only with this role (README, "The bot account").
 ADMIN_ROLE = "system_admin"

@@ -1,11 +1,12 @@
 """``POST /deauthorization``: Zoom says a user removed the app.
 
 Checked like ``/webhook``: the ``?secret=`` (constant time), the size, the content
-type and, when Zoom signed the delivery, the signature and its timestamp. Zoom
-signs deliveries made through an event subscription; deliveries to an app's
-legacy deauthorization endpoint carry no signature, so for those the secret is
-the proof. The event is stored before the 200 goes out; forgetting the user, the
-Data Compliance call and the user's direct message happen in the worker.
+type and, when the delivery is signed (``x-zm-signature``), the signature and its
+timestamp. Zoom signs what it sends through an event subscription; an app's
+legacy deauthorization endpoint got Zoom's retired verification token instead,
+so an unsigned delivery is accepted on the secret alone, as the Go plugin does.
+The event is stored before the 200 goes out; forgetting the user, the Data
+Compliance call and the user's direct message happen in the worker.
 """
 
 from __future__ import annotations

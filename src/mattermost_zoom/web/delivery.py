@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from starlette.responses import JSONResponse
 
 from mattermost_zoom.clients.mattermost import MattermostError
+from mattermost_zoom.core import messages
 from mattermost_zoom.core.cards import Prompt
 from mattermost_zoom.web.interactive import prompt_props
 from mattermost_zoom.workflows.services import Services
@@ -62,8 +63,8 @@ async def deliver_safely(svc: Services, user_id: str, channel_id: str) -> AsyncI
     except MattermostError as exc:
         log.warning("mattermost call failed in background work", extra={"error": str(exc)})
         with contextlib.suppress(MattermostError):
-            await deliver(Prompt("Something went wrong talking to Mattermost. Please try again."))
+            await deliver(Prompt(messages.mattermost_unavailable()))
     except Exception:
         log.exception("background work failed")
         with contextlib.suppress(MattermostError):
-            await deliver(Prompt("Something went wrong. Please try again."))
+            await deliver(Prompt(messages.something_went_wrong()))

@@ -8,7 +8,6 @@ from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from mattermost_zoom.clients.mattermost import MattermostError
 from mattermost_zoom.core import messages
 from mattermost_zoom.core.cards import Prompt
 from mattermost_zoom.core.models import Actor
@@ -56,10 +55,6 @@ async def _after_connect(svc: Services, done: connect.Completed) -> None:
             await deliver(Prompt(messages.connected(done.zoom_email)))
             return
         # The username is not in the OAuth callback; ask Mattermost for it.
-        try:
-            user = await svc.mattermost.get_user(done.mm_user_id)
-        except MattermostError:
-            log.warning("could not look up the user after connecting")
-            raise
+        user = await svc.mattermost.get_user(done.mm_user_id)
         actor = Actor(user_id=user.id, username=user.username, roles=user.roles)
         await deliver(await start_meeting(svc, actor, done.start))
