@@ -7,16 +7,20 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
 
 
 class ServiceProcess:
-    def __init__(self, env: dict[str, str], port: int, log_file: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], port: int, log_file: Path, args: Sequence[str] = ()
+    ) -> None:
         self._env = {**os.environ, **env}
         self._port = port
         self._log_file = log_file
+        self._args = list(args)  # more arguments for serve, e.g. ["--config", path]
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -26,7 +30,15 @@ class ServiceProcess:
     def start(self, public_path: str = "/plugins/zoom") -> ServiceProcess:
         log = self._log_file.open("ab")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "mattermost_zoom", "serve", "--port", str(self._port)],
+            [
+                sys.executable,
+                "-m",
+                "mattermost_zoom",
+                "serve",
+                "--port",
+                str(self._port),
+                *self._args,
+            ],
             env=self._env,
             stdout=log,
             stderr=subprocess.STDOUT,

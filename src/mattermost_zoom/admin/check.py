@@ -123,6 +123,9 @@ async def gather(settings: Settings, teams: Sequence[str] = ()) -> Facts:
         zoom=zoom,
         database=database,
         webhooks=webhooks,
+        zoom_webhook_secret_set=bool(
+            settings.zoom_webhook_secret and settings.zoom_webhook_secret.get_secret_value().strip()
+        ),
     )
 
 
@@ -250,16 +253,13 @@ def _missing_sqlite_file(database_url: str) -> Path | None:
 async def _database(settings: Settings) -> tuple[DatabaseFacts, WebhookFacts | None]:
     missing = _missing_sqlite_file(settings.database_url)
     if missing is not None:
-        problem = (
-            f"no database file at {missing} (a relative path is relative to the "
-            "directory serve runs in; serve creates the file)"
-        )
-        return DatabaseFacts(reachable=False, problem=problem), None
+        problem = f"no database file at {missing}"
+        return DatabaseFacts(reachable=False, problem=problem, missing_file=True), None
     heads, known = _schema_revisions()
     store = Store.open(settings.database_url)
     try:
         async with asyncio.timeout(DATABASE_TIMEOUT):
-            return await _read_database(store, settings, heads, known)
+            return await _read_database(store, heads, known)
     except TimeoutError:
         return DatabaseFacts(reachable=False, problem="no answer in time"), None
     except Exception as exc:  # any driver's connection error
@@ -269,7 +269,7 @@ async def _database(settings: Settings) -> tuple[DatabaseFacts, WebhookFacts | N
 
 
 async def _read_database(
-    store: Store, settings: Settings, heads: tuple[str, ...], known: frozenset[str]
+    store: Store, heads: tuple[str, ...], known: frozenset[str]
 ) -> tuple[DatabaseFacts, WebhookFacts | None]:
     from alembic.runtime.migration import MigrationContext
 
@@ -291,9 +291,7 @@ async def _read_database(
         stats = await store.events.stats()
     except Exception:  # an old schema without these tables: the schema line says why
         return database, None
-    secret = settings.zoom_webhook_secret
     return database, WebhookFacts(
-        zoom_secret_set=secret is not None and bool(secret.get_secret_value().strip()),
         last_received=last,
         last_rejected=(rejected.at, rejected.detail) if rejected else None,
         failed_events=stats.failed,

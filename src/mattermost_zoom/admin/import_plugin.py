@@ -254,20 +254,21 @@ def _print_progress(report: ImportReport) -> None:
 
 def _summarise(report: ImportReport) -> int:
     u = report.users
-    print(f"imported: {u[UserOutcome.IMPORTED] + u[UserOutcome.IMPORTED_WITHOUT_PMI]} users")
-    print(f"already connected here: {u[UserOutcome.ALREADY_HERE]} users")
-    print(f"unreadable: {report.unreadable} users")
+    print(f"users imported: {u[UserOutcome.IMPORTED] + u[UserOutcome.IMPORTED_WITHOUT_PMI]}")
+    print(f"users already connected here: {u[UserOutcome.ALREADY_HERE]}")
+    print(f"users unreadable: {report.unreadable}")
     if u[UserOutcome.REFUSED]:
         print(
-            f"refused by Zoom: {u[UserOutcome.REFUSED]} users (their authorization was "
+            f"users refused by Zoom: {u[UserOutcome.REFUSED]} (their authorization was "
             "revoked; they will be asked to connect when they next use /zoom)"
         )
     if u[UserOutcome.ZOOM_UNAVAILABLE]:
-        print(f"not imported, Zoom unavailable: {u[UserOutcome.ZOOM_UNAVAILABLE]} users")
+        print(f"users not imported, Zoom unavailable: {u[UserOutcome.ZOOM_UNAVAILABLE]}")
     if u[UserOutcome.IMPORTED_WITHOUT_PMI]:
         print(
-            f"imported without their personal meeting ID: {u[UserOutcome.IMPORTED_WITHOUT_PMI]} "
-            "users (Zoom did not answer; they get unique meeting IDs until they reconnect)"
+            f"users imported without their personal meeting ID: "
+            f"{u[UserOutcome.IMPORTED_WITHOUT_PMI]} (Zoom did not answer; they get unique "
+            "meeting IDs until they reconnect)"
         )
     print(
         f"meeting ID settings: {report.preferences_imported} imported, "

@@ -218,7 +218,15 @@ class Setup:
             return EXIT_FAILED
         self._still_missing()
         print()
-        for line in guide.zoom_app_guide(inp.public_url, str(values["webhook_secret"])):
+        merged = {**inp.existing, **values}
+        for line in guide.zoom_app_guide(
+            inp.public_url,
+            str(values["webhook_secret"]),
+            need_credentials=not (
+                merged.get("oauth_client_id") and merged.get("oauth_client_secret")
+            ),
+            need_webhook_secret=not merged.get("zoom_webhook_secret"),
+        ):
             print(line)
         print()
         if self.problems:

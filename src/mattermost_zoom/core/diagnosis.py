@@ -84,6 +84,7 @@ class ZoomCredentialFacts:
 class DatabaseFacts:
     reachable: bool
     problem: str = ""
+    missing_file: bool = False  # a SQLite file that does not exist (yet)
     current: tuple[str, ...] = ()  # revisions the database is at
     heads: tuple[str, ...] = ()  # newest revisions this version knows
     known: bool = True  # every current revision is one this version knows
@@ -91,7 +92,6 @@ class DatabaseFacts:
 
 @dataclass(frozen=True)
 class WebhookFacts:
-    zoom_secret_set: bool
     last_received: datetime | None
     last_rejected: tuple[datetime, str] | None  # when, and why
     failed_events: int = 0
@@ -112,6 +112,7 @@ class Facts:
     zoom: ZoomCredentialFacts = field(default_factory=lambda: ZoomCredentialFacts(Answer(None)))
     database: DatabaseFacts = field(default_factory=lambda: DatabaseFacts(reachable=False))
     webhooks: WebhookFacts | None = None  # None: the database could not be read
+    zoom_webhook_secret_set: bool = True
 
 
 SETUP = "run `mattermost-zoom setup`"
@@ -384,6 +385,14 @@ def check_zoom_credentials(zoom: ZoomCredentialFacts, zoom_url: str) -> CheckRes
 def _database(facts: Facts) -> CheckResult:
     db = facts.database
     migrate = "run `mattermost-zoom migrate` (serve also does it when it starts)."
+    if db.missing_file:
+        return CheckResult(
+            Status.FAIL,
+            "database",
+            f"{db.problem}.",
+            "point MMZOOM_DATABASE_URL at the database serve uses (serve creates a SQLite "
+            "file when it first starts; a relative path is relative to where it runs).",
+        )
     if not db.reachable:
         return CheckResult(
             Status.FAIL,
@@ -412,11 +421,8 @@ def _database(facts: Facts) -> CheckResult:
 
 
 def _webhooks(facts: Facts) -> list[CheckResult]:
-    hooks = facts.webhooks
-    if hooks is None:
-        return [CheckResult(Status.SKIP, "webhooks", "not checked: the database cannot be read.")]
     results = []
-    if not hooks.zoom_secret_set:
+    if not facts.zoom_webhook_secret_set:
         results.append(
             CheckResult(
                 Status.FAIL,
@@ -427,6 +433,12 @@ def _webhooks(facts: Facts) -> list[CheckResult]:
                 "MMZOOM_ZOOM_WEBHOOK_SECRET, then restart serve.",
             )
         )
+    hooks = facts.webhooks
+    if hooks is None:
+        results.append(
+            CheckResult(Status.SKIP, "webhooks", "not checked: the database cannot be read.")
+        )
+        return results
     if hooks.last_received is None:
         results.append(
             CheckResult(

@@ -127,11 +127,18 @@ def slash_tokens(previous: Sequence[str], found: Sequence[str], *, every_team: b
     return ",".join(dict.fromkeys(tokens))
 
 
-def zoom_app_guide(public_url: str, webhook_secret: str) -> list[str]:
-    """What to enter in the Zoom App Marketplace, line by line."""
+def zoom_app_guide(
+    public_url: str,
+    webhook_secret: str,
+    *,
+    need_credentials: bool = True,
+    need_webhook_secret: bool = True,
+) -> list[str]:
+    """What to enter in the Zoom App Marketplace, line by line, and what to bring
+    back from it that the configuration still lacks."""
     redirect = f"{public_url}/oauth2/complete"
     events = "; ".join(f"{group} -> {label} ({name})" for group, label, name in EVENTS)
-    return [
+    lines = [
         "In the Zoom App Marketplace, Develop -> Build App -> General App (user-managed):",
         f"  OAuth redirect URL:            {redirect}",
         f"  OAuth allow list:              {redirect}",
@@ -141,9 +148,18 @@ def zoom_app_guide(public_url: str, webhook_secret: str) -> list[str]:
         f"  Events:                        {events}",
         "  Deauthorization notification endpoint: "
         f"{public_url}/deauthorization?secret={webhook_secret}",
-        "Then put into the configuration file:",
-        "  the app's Client ID and Client Secret: oauth_client_id and oauth_client_secret"
-        " (or run setup again with --zoom-client-id and --zoom-client-secret)",
-        "  the Secret Token of the app's Feature page: zoom_webhook_secret"
-        " (or run setup again with --zoom-webhook-secret)",
     ]
+    missing = []
+    if need_credentials:
+        missing.append(
+            "  the app's Client ID and Client Secret: run setup again with --zoom-client-id "
+            "and --zoom-client-secret (or set oauth_client_id and oauth_client_secret)"
+        )
+    if need_webhook_secret:
+        missing.append(
+            "  the Secret Token of the app's Feature page: run setup again with "
+            "--zoom-webhook-secret (or set zoom_webhook_secret)"
+        )
+    if missing:
+        lines += ["Then bring back from the Zoom app:", *missing]
+    return lines
