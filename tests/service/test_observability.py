@@ -8,6 +8,9 @@ from pathlib import Path
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
+from mattermost_zoom.config import load_settings
+from mattermost_zoom.simulators.server import ServerThread
+from mattermost_zoom.web.app import create_app
 from tests.harness import World, wait_until
 from tests.processes import ServiceProcess
 from tests.webhooks.zoom import deliver, fixture
@@ -99,3 +102,25 @@ def test_logs_are_json_lines_with_the_request_id_and_no_secrets(
     text = log_file.read_text()
     for secret in (world.env["MMZOOM_WEBHOOK_SECRET"], "s3cr3t-state", "s3cr3t-code"):
         assert secret not in text
+
+
+def test_livez_answers_without_touching_the_database(tmp_path: Path) -> None:
+    # A database that cannot be opened: readiness fails, liveness does not.
+    unreachable = f"sqlite:///{tmp_path / 'no-such-directory' / 'mmzoom.db'}"
+    settings = load_settings(
+        environ={
+            "MMZOOM_MATTERMOST_URL": "http://mattermost.invalid",
+            "MMZOOM_BOT_TOKEN": "bot-token",
+            "MMZOOM_SLASH_COMMAND_TOKEN": "command-token",
+            "MMZOOM_OAUTH_CLIENT_ID": "client-id",
+            "MMZOOM_OAUTH_CLIENT_SECRET": "client-secret",
+            "MMZOOM_ENCRYPTION_KEY": "livez-test-encryption-key-0123456789-abcdef",
+            "MMZOOM_WEBHOOK_SECRET": "livez-test-webhook-secret",
+            "MMZOOM_DATABASE_URL": unreachable,
+        }
+    )
+    with ServerThread(create_app(settings)) as server:
+        live = httpx.get(f"{server.url}/plugins/zoom/livez")
+        ready = httpx.get(f"{server.url}/plugins/zoom/readyz")
+    assert (live.status_code, live.json()) == (200, {"status": "alive"})
+    assert ready.status_code == 503

@@ -15,7 +15,6 @@ from pathlib import Path
 import httpx
 from sqlalchemy.engine import make_url
 
-from mattermost_zoom import store as store_package
 from mattermost_zoom.admin import EXIT_FAILED, EXIT_OK, AdminCommand, add_config_argument
 from mattermost_zoom.admin import settings_from as load_settings_from_args
 from mattermost_zoom.clients.mattermost import MattermostError
@@ -37,6 +36,7 @@ from mattermost_zoom.core.diagnosis import (
     failed,
 )
 from mattermost_zoom.crypto import constant_time_in
+from mattermost_zoom.store import migrations
 from mattermost_zoom.store.repository import Store
 from mattermost_zoom.store.urls import sync_url
 
@@ -227,7 +227,7 @@ async def zoom_credentials(
 
 
 def _migrations() -> Path:
-    return Path(store_package.__file__).parent / "migrations"
+    return Path(migrations.__file__).parent
 
 
 def _schema_revisions() -> tuple[tuple[str, ...], frozenset[str]]:
@@ -263,9 +263,20 @@ async def _database(settings: Settings) -> tuple[DatabaseFacts, WebhookFacts | N
     except TimeoutError:
         return DatabaseFacts(reachable=False, problem="no answer in time"), None
     except Exception as exc:  # any driver's connection error
-        return DatabaseFacts(reachable=False, problem=type(exc).__name__), None
+        return DatabaseFacts(reachable=False, problem=_database_problem(exc, settings)), None
     finally:
         await store.close()
+
+
+def _database_problem(exc: Exception, settings: Settings) -> str:
+    """The driver's first line about the failure, without the database password."""
+    original = getattr(exc, "orig", None) or exc
+    text = (str(original).strip().splitlines() or [""])[0][:200]
+    password = make_url(sync_url(settings.database_url)).password
+    if password:
+        text = text.replace(str(password), "***")
+    name = type(original).__name__
+    return f"{name}: {text}" if text else name
 
 
 async def _read_database(

@@ -201,7 +201,14 @@ def base_env(mm: MattermostSimulator, zoom: ZoomSimulator, database_url: str) ->
 
 
 @contextmanager
-def start_sandbox(database_url: str, **overrides: str) -> Iterator[Sandbox]:
+def start_sandbox(
+    database_url: str, *, service: bool = True, **overrides: str
+) -> Iterator[Sandbox]:
+    """The simulators, seeded, and the service at ``MMZOOM_PUBLIC_URL``.
+
+    ``service=False`` leaves the database untouched and nothing listening at the
+    public URL: the caller runs the service there itself (e.g. several real
+    processes behind a proxy on that port)."""
     mm, zoom = MattermostSimulator(), ZoomSimulator()
     servers = [mm.serve(), zoom.serve()]
     try:
@@ -230,8 +237,9 @@ def start_sandbox(database_url: str, **overrides: str) -> Iterator[Sandbox]:
         }
         env.update(overrides)
         settings = load_settings(environ=env)
-        migrate(settings.database_url)
-        servers.append(ServerThread(create_app(settings), port=port).start())
+        if service:
+            migrate(settings.database_url)
+            servers.append(ServerThread(create_app(settings), port=port).start())
         yield Sandbox(
             mm=mm,
             zoom=zoom,

@@ -19,7 +19,7 @@ from mattermost_zoom.web.actions import post_action
 from mattermost_zoom.web.command import slash_command
 from mattermost_zoom.web.deauthorization import zoom_deauthorization
 from mattermost_zoom.web.dialogs import channel_settings_submission
-from mattermost_zoom.web.health import healthz, metrics_endpoint, readyz
+from mattermost_zoom.web.health import healthz, livez, metrics_endpoint, readyz
 from mattermost_zoom.web.oauth import oauth_complete, oauth_connect
 from mattermost_zoom.web.webhook import zoom_webhook
 from mattermost_zoom.worker import EventWorker
@@ -48,6 +48,7 @@ def create_app(settings: Settings) -> Starlette:
             await services.close()
 
     routes = [
+        Route("/livez", livez, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/metrics", metrics_endpoint, methods=["GET"]),

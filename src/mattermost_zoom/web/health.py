@@ -9,6 +9,13 @@ from mattermost_zoom.clock import utcnow
 from mattermost_zoom.workflows.services import Services
 
 
+async def livez(request: Request) -> Response:
+    """200 while the process answers HTTP at all; touches nothing else (an
+    orchestrator restarts the process when this fails, so a database outage must
+    not make it fail)."""
+    return JSONResponse({"status": "alive"})
+
+
 async def healthz(request: Request) -> Response:
     """200 when the service can do its work (its database answers)."""
     return await readyz(request)

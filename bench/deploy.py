@@ -1,0 +1,264 @@
+"""What the benchmarks run against: the simulators in this process, the service as
+a real ``serve`` process (uvicorn), on a fresh SQLite or PostgreSQL database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.types import Receive, Scope, Send
+
+from mattermost_zoom.simulators.sandbox import Sandbox, start_sandbox
+from mattermost_zoom.store.urls import sync_url
+
+REPO = Path(__file__).resolve().parent.parent
+POSTGRES_ADMIN_URL = (
+    os.environ.get("MMZOOM_BENCH_POSTGRES_URL")
+    or os.environ.get("MMZOOM_TEST_POSTGRES_URL")
+    or "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+# --- databases ----------------------------------------------------------------------
+
+
+def postgres_problem() -> str | None:
+    """Why PostgreSQL cannot be used, or None."""
+    if os.environ.get("MMZOOM_TEST_SKIP_POSTGRES") == "1":
+        return "MMZOOM_TEST_SKIP_POSTGRES=1"
+    engine = sa.create_engine(sync_url(POSTGRES_ADMIN_URL))
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError as exc:
+        return f"PostgreSQL at {urlsplit(POSTGRES_ADMIN_URL).netloc} unreachable ({type(exc).__name__})"
+    finally:
+        engine.dispose()
+    return None
+
+
+@contextmanager
+def database(backend: str, workdir: Path) -> Iterator[str]:
+    """A fresh, empty database: a SQLite file, or a new PostgreSQL database dropped
+    afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.db'}"
+        return
+    name = f"mmzoom_bench_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(sync_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+# --- the service as a process ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Resident memory of a process, in MiB: now, and the peak since the peak was
+    last reset (or since the process started)."""
+
+    rss: float
+    peak: float
+
+
+class ServeProcess:
+    """``python -m <module> serve`` on a loopback port, its log in a file."""
+
+    def __init__(
+        self, env: dict[str, str], port: int, log_file: Path, module: str = "mattermost_zoom"
+    ) -> None:
+        self._env = {**os.environ, **env}
+        self.port = port
+        self._log_file = log_file
+        self._module = module
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    def start(self, public_path: str) -> ServeProcess:
+        with self._log_file.open("ab") as log:
+            self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", self._module, "serve", "--port", str(self.port)],
+                env=self._env,
+                cwd=REPO,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"serve exited early:\n{self._log_file.read_text()}")
+            try:
+                answer = httpx.get(f"{self.url}{public_path}/healthz", timeout=2)
+                if answer.status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise TimeoutError(f"serve did not become healthy:\n{self._log_file.read_text()}")
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+
+    def memory(self) -> Memory:
+        fields: dict[str, float] = {}
+        with open(f"/proc/{self.pid}/status") as status:
+            for line in status:
+                name, _, value = line.partition(":")
+                if name in ("VmRSS", "VmHWM"):
+                    fields[name] = int(value.split()[0]) / 1024  # kB -> MiB
+        return Memory(rss=fields["VmRSS"], peak=fields["VmHWM"])
+
+    def reset_peak(self) -> bool:
+        """Make the peak start again from the current size (Linux: clear_refs 5)."""
+        try:
+            with open(f"/proc/{self.pid}/clear_refs", "w") as refs:
+                refs.write("5")
+        except OSError:
+            return False
+        return True
+
+
+class MemorySampler:
+    """Samples a process's resident size every few milliseconds in a thread: the
+    peak even where the kernel's own peak cannot be reset."""
+
+    def __init__(self, process: ServeProcess, interval: float = 0.005) -> None:
+        self._process = process
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.peak = 0.0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self._process.memory().rss)
+            self._stop.wait(self._interval)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+@dataclass
+class Deployment:
+    sandbox: Sandbox
+    serve: ServeProcess
+
+    @property
+    def public_url(self) -> str:
+        return self.sandbox.url
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.public_url).netloc
+
+    @property
+    def path(self) -> str:
+        return urlsplit(self.public_url).path
+
+
+@contextmanager
+def deploy(
+    database_url: str, workdir: Path, label: str, *, module: str = "mattermost_zoom"
+) -> Iterator[Deployment]:
+    """The simulators here, seeded, and ``serve`` at the public URL (an empty
+    database: serve migrates it, as in production)."""
+    with start_sandbox(database_url, service=False) as sandbox:
+        public = urlsplit(sandbox.url)
+        assert public.port is not None
+        serve = ServeProcess(sandbox.env, public.port, workdir / f"serve-{label}.log", module)
+        serve.start(public.path)
+        try:
+            yield Deployment(sandbox, serve)
+        finally:
+            serve.stop()
+
+
+# --- timing the simulators --------------------------------------------------------------
+
+
+class Spans:
+    """When a simulator was busy answering: (start, end) perf_counter pairs, one per
+    HTTP request it handled."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[float, float]] = []
+
+    def instrument(self, app: Starlette) -> None:
+        """Time every request ``app`` handles from now on, already served or not."""
+        inner = app.middleware_stack or app.build_middleware_stack()
+
+        async def timed(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await inner(scope, receive, send)
+                return
+            started = time.perf_counter()
+            try:
+                await inner(scope, receive, send)
+            finally:
+                self.spans.append((started, time.perf_counter()))  # atomic append
+
+        app.middleware_stack = timed
+
+    def busy_within(self, start: float, end: float) -> float:
+        """Seconds within [start, end] during which at least one request was being
+        handled (overlapping requests count once)."""
+        clipped = sorted(
+            (max(a, start), min(b, end)) for a, b in list(self.spans) if b > start and a < end
+        )
+        total = 0.0
+        current_start, current_end = None, 0.0
+        for a, b in clipped:
+            if current_start is None or a > current_end:
+                if current_start is not None:
+                    total += current_end - current_start
+                current_start, current_end = a, b
+            else:
+                current_end = max(current_end, b)
+        if current_start is not None:
+            total += current_end - current_start
+        return total
+
+
+def loadavg() -> tuple[float, float, float]:
+    with open("/proc/loadavg") as f:
+        one, five, fifteen = f.read().split()[:3]
+    return float(one), float(five), float(fifteen)
