@@ -4,22 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, String, Table, delete, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mattermost_zoom.core.channel_policy import ChannelPreference
-from mattermost_zoom.store.schema import UtcDateTime, metadata
-
-channel_preferences = Table(
-    "channel_preferences",
-    metadata,
-    Column("channel_id", String(64), primary_key=True),
-    Column("preference", String(16), nullable=False),
-    Column("updated_by", String(64), nullable=False),
-    Column("updated_at", UtcDateTime, nullable=False),
-)
+from mattermost_zoom.store.dialect import upsertable_insert
+from mattermost_zoom.store.schema import channel_preferences
 
 
 class ChannelPreferences:
@@ -49,7 +39,6 @@ class ChannelPreferences:
                     )
                 )
                 return
-            insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
             values = {
                 "channel_id": channel_id,
                 "preference": preference.value,
@@ -57,7 +46,7 @@ class ChannelPreferences:
                 "updated_at": now,
             }
             await conn.execute(
-                insert_(channel_preferences)
+                upsertable_insert(conn, channel_preferences)
                 .values(values)
                 .on_conflict_do_update(
                     index_elements=["channel_id"],

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from mattermost_zoom.store.dialect import upsertable_insert
 from mattermost_zoom.store.schema import webhook_deliveries, webhook_effects, webhook_events
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
@@ -58,10 +57,9 @@ class EventQueue:
             "next_attempt_at": now,
         }
         async with self._engine.begin() as conn:
-            insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
             # RETURNING tells a fresh insert from a conflict on every driver.
             inserted = await conn.execute(
-                insert_(webhook_events)
+                upsertable_insert(conn, webhook_events)
                 .values(values)
                 .on_conflict_do_nothing()
                 .returning(webhook_events.c.id)
@@ -196,9 +194,8 @@ class EventQueue:
 
     async def record_effect(self, event_id: int, step: str, result: str = "") -> None:
         async with self._engine.begin() as conn:
-            insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
             await conn.execute(
-                insert_(webhook_effects)
+                upsertable_insert(conn, webhook_effects)
                 .values(event_id=event_id, step=step, result=result)
                 .on_conflict_do_nothing()
             )

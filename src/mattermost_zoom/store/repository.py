@@ -14,8 +14,6 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, event, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -29,6 +27,7 @@ from mattermost_zoom.core.models import (
 )
 from mattermost_zoom.core.subscriptions import Subscription
 from mattermost_zoom.store.channel_preferences import ChannelPreferences
+from mattermost_zoom.store.dialect import upsertable_insert
 from mattermost_zoom.store.events import EventQueue
 from mattermost_zoom.store.schema import (
     meetings,
@@ -434,9 +433,8 @@ class Store:
         """Subscribe a channel; False when the meeting already has a subscription
         (a meeting posts to one channel; the first one stays)."""
         async with self._engine.begin() as conn:
-            insert_ = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
             inserted = await conn.execute(
-                insert_(subscriptions)
+                upsertable_insert(conn, subscriptions)
                 .values(
                     meeting_id=subscription.meeting_id,
                     channel_id=subscription.channel_id,
@@ -582,10 +580,7 @@ class Store:
     ) -> None:
         """Insert, or update the row with the same ``key`` (``overrides`` apply then)."""
         async with self._engine.begin() as conn:
-            dialect = conn.dialect.name
-            stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).values(
-                dict(values)
-            )
+            stmt = upsertable_insert(conn, table).values(dict(values))
             changes = {k: v for k, v in values.items() if k != key}
             changes.update(overrides or {})
             await conn.execute(stmt.on_conflict_do_update(index_elements=[key], set_=changes))

@@ -156,3 +156,13 @@ subscriptions = Table(
     Column("session_uuid", String(128), nullable=True),
     Column("session_event_id", Integer, nullable=True),
 )
+
+# Channels whose meeting policy is not the server default.
+channel_preferences = Table(
+    "channel_preferences",
+    metadata,
+    Column("channel_id", String(64), primary_key=True),
+    Column("preference", String(16), nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
