@@ -20,7 +20,6 @@ from tests.harness import World
 from tests.plugin_data import (
     GO_ZERO_TIME,
     MattermostDatabase,
-    encrypt_like_plugin,
     go_time,
     mattermost_database,
     preference_record,
@@ -297,9 +296,3 @@ def test_what_cannot_work_is_refused_before_anything_is_read(
     # Nothing was imported by any of these.
     room, _ = start(world, world.alice, "alice-room")
     world.wait_for_ephemeral(world.alice, room, "connect your Zoom account")
-
-
-def test_the_test_records_are_encrypted_like_the_plugins() -> None:
-    """Sanity of the fixture: a fixed vector from the plugin format round-trips."""
-    stored = encrypt_like_plugin(PLUGIN_KEY.encode(), "token", iv=bytes(16))
-    assert stored.endswith("=") and "+" not in stored and "/" not in stored

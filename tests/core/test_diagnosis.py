@@ -265,7 +265,7 @@ def test_no_webhook_yet_is_a_warning_not_a_failure() -> None:
 def test_missing_zoom_secret_token_fails_even_without_the_database() -> None:
     results = diagnose(good(zoom_webhook_secret_set=False, webhooks=None))
     secret = [r for r in results if r.status is Status.FAIL]
-    assert [r.subject for r in secret] == ["webhooks"]
+    assert [r.subject for r in secret] == ["Zoom Secret Token"]
     assert "MMZOOM_ZOOM_WEBHOOK_SECRET is not set" in secret[0].detail
     assert "Feature page" in secret[0].fix
 

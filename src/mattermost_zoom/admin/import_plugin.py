@@ -97,6 +97,16 @@ class ImportReport:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "Before: disable the Zoom plugin, and set MMZOOM_OAUTH_CLIENT_ID and "
+        "MMZOOM_OAUTH_CLIENT_SECRET to the Zoom app the plugin used (tokens only refresh "
+        "with the app that issued them). Each user's Zoom profile is fetched once, for "
+        "their personal meeting ID, refreshing expired tokens: from then on the plugin's "
+        "copies no longer work, so keep the plugin disabled. Running it again imports "
+        "nothing twice. Exit code 1 when records cannot be read or Zoom could not be "
+        "reached (run it again); users whose Zoom authorization was revoked are counted "
+        "and connect again when they next use /zoom."
+    )
     add_config_argument(parser)
     parser.add_argument(
         "--mattermost-db",
@@ -125,11 +135,9 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_USAGE
-    raw_key = (
-        sys.stdin.readline().rstrip("\r\n")
-        if args.plugin_encryption_key == "-"
-        else (args.plugin_encryption_key)
-    )
+    raw_key: str = args.plugin_encryption_key
+    if raw_key == "-":
+        raw_key = sys.stdin.readline().rstrip("\r\n")
     try:
         key = plugin_key(raw_key)
     except ValueError as exc:

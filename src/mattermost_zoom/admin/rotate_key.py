@@ -123,6 +123,13 @@ class KeyRotation:
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "To retire a key: set MMZOOM_ENCRYPTION_KEY=NEW,OLD and restart every serve; run "
+        "rotate-key (as often as you like: a second run changes nothing); then set "
+        "MMZOOM_ENCRYPTION_KEY=NEW and restart again. Users stay connected. Exit code 1 "
+        "when some rows cannot be decrypted with any configured key (they are counted, "
+        "per table, and left unchanged)."
+    )
     add_config_argument(parser)
     parser.add_argument(
         "--batch-size",

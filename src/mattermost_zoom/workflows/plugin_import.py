@@ -83,10 +83,16 @@ class Importer:
         except OAuthGrantError as exc:
             if exc.grant_is_dead:
                 return UserOutcome.REFUSED
-            log.warning("zoom refused a token refresh", extra={"error": str(exc)})
+            log.warning(
+                "zoom refused a token refresh",
+                extra={"mm_user_id": user.mm_user_id, "error": str(exc)},
+            )
             return UserOutcome.ZOOM_UNAVAILABLE
         except (ZoomError, httpx.HTTPError) as exc:
-            log.warning("zoom did not answer", extra={"error": str(exc) or type(exc).__name__})
+            log.warning(
+                "zoom did not answer",
+                extra={"mm_user_id": user.mm_user_id, "error": str(exc) or type(exc).__name__},
+            )
             if not refreshed:
                 return UserOutcome.ZOOM_UNAVAILABLE
             # The plugin's refresh token is spent: keep the new one, whatever else failed.
