@@ -84,6 +84,13 @@ def email_unknown_to_zoom(email: str) -> str:
     )
 
 
+def connection_unreadable() -> str:
+    return (
+        "Your stored Zoom connection cannot be read on this server (its encryption key "
+        "changed). Tell your admin, or run `/zoom disconnect` and then `/zoom connect`."
+    )
+
+
 def zoom_unavailable() -> str:
     return (
         "Zoom did not answer as expected, so no meeting was started. Please try again in a minute."

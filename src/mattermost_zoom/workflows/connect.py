@@ -19,7 +19,7 @@ from mattermost_zoom.clock import utcnow
 from mattermost_zoom.core import messages
 from mattermost_zoom.core.cards import Prompt
 from mattermost_zoom.core.models import Actor, StartRequest
-from mattermost_zoom.crypto import SignatureError, fingerprint
+from mattermost_zoom.crypto import DecryptionError, SignatureError, fingerprint
 from mattermost_zoom.workflows.identity import connection_key, is_system_admin
 from mattermost_zoom.workflows.services import Services
 
@@ -100,9 +100,12 @@ async def complete(svc: Services, *, state: str, code: str) -> Completed:
     if consumed is None:
         raise ConnectFailed(messages.OAUTH_EXPIRED)
     try:
-        tokens = await svc.zoom_oauth.exchange_code(
-            code, svc.keys.tokens.decrypt(consumed.code_verifier_enc), now
-        )
+        verifier = svc.keys.tokens.decrypt(consumed.code_verifier_enc)
+    except DecryptionError:
+        # Begun under an encryption key that has since been removed.
+        raise ConnectFailed(messages.OAUTH_EXPIRED) from None
+    try:
+        tokens = await svc.zoom_oauth.exchange_code(code, verifier, now)
         zoom_user = await svc.zoom_api.get_me(tokens.access_token)
     except (OAuthGrantError, ZoomError) as exc:
         log.warning("zoom oauth completion failed", extra={"error": str(exc)})

@@ -33,6 +33,7 @@ from mattermost_zoom.core.start import (
     StartFacts,
     decide_start,
 )
+from mattermost_zoom.crypto import DecryptionError
 from mattermost_zoom.workflows.connect import connect_prompt
 from mattermost_zoom.workflows.identity import (
     UnknownEmail,
@@ -111,6 +112,8 @@ async def _identity(svc: Services, actor: Actor) -> ZoomIdentity | Prompt | None
         found = await resolve(svc, actor)
     except (ReconnectNeeded, NotConnected):
         return None
+    except DecryptionError:
+        return _unreadable_connection()
     except (ZoomError, OAuthGrantError, TimeoutError) as exc:
         log.warning("zoom user look-up failed", extra={"error": str(exc)})
         return Prompt(messages.zoom_unavailable())
@@ -144,6 +147,8 @@ async def _create(
             return Prompt(messages.account_not_connected())
         prompt = connect_prompt(svc, actor.user_id, request)
         return Prompt(f"{messages.reconnect_needed()}\n{prompt.text}")
+    except DecryptionError:
+        return _unreadable_connection()
     except (ZoomError, OAuthGrantError, TimeoutError) as exc:
         log.warning("zoom call failed while starting a meeting", extra={"error": str(exc)})
         return Prompt(messages.zoom_unavailable())
@@ -188,3 +193,12 @@ async def _create(
         },
     )
     return None
+
+
+def _unreadable_connection() -> Prompt:
+    log.error(
+        "stored Zoom tokens cannot be decrypted: MMZOOM_ENCRYPTION_KEY no longer holds "
+        "the key they were encrypted with; put that key back after the new one and run "
+        "`mattermost-zoom rotate-key`"
+    )
+    return Prompt(messages.connection_unreadable())

@@ -97,8 +97,9 @@ class TokenManager:
             await asyncio.sleep(POLL_SECONDS)
 
     async def _refresh(self, conn: Connection) -> AccessToken:
-        refresh_token = self._cipher.decrypt(conn.refresh_token_enc)
         try:
+            # Inside the try: an undecryptable token must not keep the lease held.
+            refresh_token = self._cipher.decrypt(conn.refresh_token_enc)
             tokens = await self._oauth.refresh(refresh_token, utcnow())
         except OAuthGrantError as exc:
             if exc.grant_is_dead:
