@@ -152,13 +152,11 @@ def run_setup(
 
 
 def zoom_app_args(site: Site) -> list[str]:
+    # "--option=value": a secret may start with "-" (argparse would take it for an option).
     return [
-        "--zoom-client-id",
-        site.app.client_id,
-        "--zoom-client-secret",
-        site.app.client_secret,
-        "--zoom-webhook-secret",
-        ZOOM_WEBHOOK_SECRET,
+        f"--zoom-client-id={site.app.client_id}",
+        f"--zoom-client-secret={site.app.client_secret}",
+        f"--zoom-webhook-secret={ZOOM_WEBHOOK_SECRET}",
     ]
 
 

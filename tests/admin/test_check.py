@@ -288,6 +288,16 @@ def test_each_problem_is_named_with_its_fix(
         assert secret not in result.stdout + result.stderr
 
 
+def test_team_option_checks_only_those_teams(deployment: Deployment) -> None:
+    with new_team_without_command(deployment) as config:
+        chosen = run_check(config, "--team", "acme", "--team", "globex")
+        everywhere = run_check(config)
+
+    assert chosen.returncode == 0, chosen.stdout
+    assert "initech" not in chosen.stdout
+    assert {subject(line) for line in lines(everywhere, "FAIL")} == {"team initech"}
+
+
 def test_bad_configuration_exits_2_with_the_settings_to_fix(tmp_path: Path) -> None:
     config = tmp_path / "broken.toml"
     config.write_text('mattermost_url = "chat.example.com"\n')

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -61,6 +62,8 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
 
 def _run(args: argparse.Namespace) -> int:
     settings = load_settings_from_args(args)
+    # Alembic reports at INFO how it reads the schema version; only the lines matter.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     facts = asyncio.run(gather(settings, tuple(args.team)))
     results = diagnose(facts)
     for result in results:

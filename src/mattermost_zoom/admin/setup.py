@@ -75,7 +75,11 @@ def _arguments(parser: argparse.ArgumentParser) -> None:
         help="register /zoom in this team only (repeatable; default: every team)",
     )
     parser.add_argument("--zoom-client-id", help="the Zoom app's Client ID")
-    parser.add_argument("--zoom-client-secret", help="the Zoom app's Client Secret")
+    parser.add_argument(
+        "--zoom-client-secret",
+        help="the Zoom app's Client Secret (write --zoom-client-secret=VALUE "
+        "when it starts with -)",
+    )
     parser.add_argument(
         "--zoom-webhook-secret", help="the Secret Token of the Zoom app's Feature page"
     )
@@ -177,6 +181,7 @@ class Setup:
     def __init__(self, inputs: Inputs) -> None:
         self.inputs = inputs
         self.problems = 0
+        self.step = "Mattermost"  # what the calls under way are for
 
     # --- output ----------------------------------------------------------------
 
@@ -206,7 +211,7 @@ class Setup:
             try:
                 values.update(await self._mattermost(http))
             except Stop:
-                print("setup stopped: nothing was written.", file=sys.stderr)
+                print("setup stopped: the configuration file was not written.", file=sys.stderr)
                 return EXIT_FAILED
             values.update(await self._zoom(http))
         values["encryption_key"] = inp.existing.get("encryption_key") or secrets.token_urlsafe(48)
@@ -252,7 +257,7 @@ class Setup:
                 "check --mattermost-url and that this machine can reach Mattermost.",
             ) from None
         except MattermostError as exc:
-            self.failed_call("Mattermost", "a call", exc)
+            self.failed_call(self.step, "a Mattermost call", exc)
             raise Stop() from None
         values: dict[str, Any] = {
             "mattermost_url": inp.mattermost_url,
@@ -283,7 +288,7 @@ class Setup:
         self.done("Mattermost", f"signed in as @{me.username} (system admin)")
 
     async def _bot(self, admin: MattermostAdmin) -> Bot:
-        subject = f"bot @{guide.BOT_USERNAME}"
+        subject = self.step = f"bot @{guide.BOT_USERNAME}"
         bots = await admin.bots(include_deleted=True)
         bot = next((b for b in bots if b.username == guide.BOT_USERNAME), None)
         if bot is None:
@@ -349,6 +354,7 @@ class Setup:
     async def _commands(self, admin: MattermostAdmin) -> str:
         """Register /zoom where it is missing; returns MMZOOM_SLASH_COMMAND_TOKEN."""
         inp = self.inputs
+        self.step = "teams"
         teams = await admin.teams()
         if inp.teams:
             by_name = {t.name: t for t in teams}

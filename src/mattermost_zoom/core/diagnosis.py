@@ -426,7 +426,7 @@ def _webhooks(facts: Facts) -> list[CheckResult]:
         results.append(
             CheckResult(
                 Status.FAIL,
-                "webhooks",
+                "Zoom Secret Token",
                 "MMZOOM_ZOOM_WEBHOOK_SECRET is not set, so every Zoom event is refused "
                 "and meeting cards never say the meeting ended.",
                 "copy the Secret Token from the Zoom app's Feature page into "
