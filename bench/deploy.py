@@ -43,7 +43,8 @@ def postgres_problem() -> str | None:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError as exc:
-        return f"PostgreSQL at {urlsplit(POSTGRES_ADMIN_URL).netloc} unreachable ({type(exc).__name__})"
+        where = urlsplit(POSTGRES_ADMIN_URL).netloc
+        return f"PostgreSQL at {where} unreachable ({type(exc).__name__})"
     finally:
         engine.dispose()
     return None
@@ -142,6 +143,12 @@ class ServeProcess:
                     fields[name] = int(value.split()[0]) / 1024  # kB -> MiB
         return Memory(rss=fields["VmRSS"], peak=fields["VmHWM"])
 
+    def cpu_seconds(self) -> float:
+        """User and system CPU time the process has used so far."""
+        with open(f"/proc/{self.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def reset_peak(self) -> bool:
         """Make the peak start again from the current size (Linux: clear_refs 5)."""
         try:
@@ -197,14 +204,20 @@ class Deployment:
 
 @contextmanager
 def deploy(
-    database_url: str, workdir: Path, label: str, *, module: str = "mattermost_zoom"
+    database_url: str,
+    workdir: Path,
+    label: str,
+    *,
+    module: str = "mattermost_zoom",
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Deployment]:
     """The simulators here, seeded, and ``serve`` at the public URL (an empty
     database: serve migrates it, as in production)."""
     with start_sandbox(database_url, service=False) as sandbox:
         public = urlsplit(sandbox.url)
         assert public.port is not None
-        serve = ServeProcess(sandbox.env, public.port, workdir / f"serve-{label}.log", module)
+        env = sandbox.env | (extra_env or {})
+        serve = ServeProcess(env, public.port, workdir / f"serve-{label}.log", module)
         serve.start(public.path)
         try:
             yield Deployment(sandbox, serve)

@@ -139,10 +139,12 @@ async def open_loop(
     rate: float,
     duration: float,
     connections: int,
+    grace: float = 15.0,
 ) -> Run:
     """Requests at a fixed rate whatever the answers do (as Zoom sends events).
     Latency runs from the moment a request was due, so time spent waiting for a
-    free connection counts: a slow server cannot hide its backlog."""
+    free connection counts: a slow server cannot hide its backlog. Requests not
+    answered ``grace`` seconds after the last one was due count as errors."""
     pool = await _connections(host, port, connections)
     idle: asyncio.Queue[Connection] = asyncio.Queue()
     for conn in pool:
@@ -170,7 +172,10 @@ async def open_loop(
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         if tasks:
-            await asyncio.gather(*tasks)
+            _, late = await asyncio.wait(set(tasks), timeout=grace)
+            for task in late:
+                task.cancel()
+            run.errors += len(late)
     finally:
         run.elapsed = time.perf_counter() - started
         await asyncio.gather(*(c.close() for c in pool))
