@@ -5,19 +5,19 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mattermost_zoom.core.channel_policy import ChannelPreference
+from mattermost_zoom.store.database import Database
 from mattermost_zoom.store.dialect import upsertable_insert
 from mattermost_zoom.store.schema import channel_preferences
 
 
 class ChannelPreferences:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def get(self, channel_id: str) -> ChannelPreference | None:
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             value = (
                 await conn.execute(
                     select(channel_preferences.c.preference).where(
@@ -30,7 +30,7 @@ class ChannelPreferences:
     async def set(
         self, channel_id: str, preference: ChannelPreference, user_id: str, now: datetime
     ) -> None:
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             if preference is ChannelPreference.DEFAULT:
                 # The default needs no row: listing shows only channels that differ.
                 await conn.execute(
@@ -55,7 +55,7 @@ class ChannelPreferences:
             )
 
     async def all(self) -> list[tuple[str, ChannelPreference]]:
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             rows = (
                 await conn.execute(
                     select(channel_preferences.c.channel_id, channel_preferences.c.preference)

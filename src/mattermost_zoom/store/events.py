@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from mattermost_zoom.store.database import Database
 from mattermost_zoom.store.dialect import upsertable_insert
 from mattermost_zoom.store.schema import webhook_deliveries, webhook_effects, webhook_events
 
@@ -42,8 +42,8 @@ class QueueStats:
 
 
 class EventQueue:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     async def add(self, *, dedup_key: str, event: str, body: str, now: datetime) -> bool:
         """Queue an event; False when the same event was queued before."""
@@ -56,7 +56,7 @@ class EventQueue:
             "attempts": 0,
             "next_attempt_at": now,
         }
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             # RETURNING tells a fresh insert from a conflict on every driver.
             inserted = await conn.execute(
                 upsertable_insert(conn, webhook_events)
@@ -82,7 +82,7 @@ class EventQueue:
             .order_by(webhook_events.c.id)
             .limit(1)
         )
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             if conn.dialect.name == "postgresql":
                 # Workers skip rows another one is claiming instead of queueing behind it.
                 due = due.with_for_update(skip_locked=True)
@@ -126,7 +126,7 @@ class EventQueue:
         )
 
     async def extend(self, event_id: int, lease_until: datetime) -> None:
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(
                 update(webhook_events)
                 .where(webhook_events.c.id == event_id, webhook_events.c.status == PENDING)
@@ -140,7 +140,7 @@ class EventQueue:
         await self._finish(event_id, status=FAILED, last_error=error)
 
     async def retry_at(self, event_id: int, when: datetime, error: str) -> None:
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(
                 update(webhook_events)
                 .where(webhook_events.c.id == event_id)
@@ -148,7 +148,7 @@ class EventQueue:
             )
 
     async def _finish(self, event_id: int, **values: object) -> None:
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(
                 update(webhook_events)
                 .where(webhook_events.c.id == event_id)
@@ -157,12 +157,12 @@ class EventQueue:
 
     async def last_received(self) -> datetime | None:
         """When the newest verified event arrived (for diagnosis)."""
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             value = (await conn.execute(select(func.max(webhook_events.c.received_at)))).scalar()
         return value if isinstance(value, datetime) else None
 
     async def stats(self) -> QueueStats:
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             row = (
                 await conn.execute(
                     select(
@@ -182,7 +182,7 @@ class EventQueue:
     async def effect_result(self, event_id: int, step: str) -> str | None:
         """The recorded result of a step, '' for a step done without one, None if
         the step has not been done."""
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             row = (
                 await conn.execute(
                     select(webhook_effects.c.result).where(
@@ -193,7 +193,7 @@ class EventQueue:
         return None if row is None else (row[0] or "")
 
     async def record_effect(self, event_id: int, step: str, result: str = "") -> None:
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(
                 upsertable_insert(conn, webhook_effects)
                 .values(event_id=event_id, step=step, result=result)
@@ -203,12 +203,12 @@ class EventQueue:
     # --- deliveries, for diagnosis -----------------------------------------
 
     async def note_delivery(self, kind: str, at: datetime, detail: str) -> None:
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(delete(webhook_deliveries).where(webhook_deliveries.c.kind == kind))
             await conn.execute(insert(webhook_deliveries).values(kind=kind, at=at, detail=detail))
 
     async def last_delivery(self, kind: str) -> Delivery | None:
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             row = (
                 await conn.execute(
                     select(webhook_deliveries.c.at, webhook_deliveries.c.detail).where(

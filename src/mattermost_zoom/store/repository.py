@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import delete, event, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from mattermost_zoom.core.models import (
     Connection,
@@ -27,6 +26,7 @@ from mattermost_zoom.core.models import (
 )
 from mattermost_zoom.core.subscriptions import Subscription
 from mattermost_zoom.store.channel_preferences import ChannelPreferences
+from mattermost_zoom.store.database import Database
 from mattermost_zoom.store.dialect import upsertable_insert
 from mattermost_zoom.store.events import EventQueue
 from mattermost_zoom.store.schema import (
@@ -62,36 +62,41 @@ class OAuthState:
 
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
-        self.events = EventQueue(engine)
-        self.channel_preferences = ChannelPreferences(engine)
+        self._db = Database(engine)
+        self.events = EventQueue(self._db)
+        self.channel_preferences = ChannelPreferences(self._db)
 
     @classmethod
     def open(cls, database_url: str) -> Store:
         url = async_url(database_url)
         if url.startswith("sqlite"):
-            # One writer at a time is SQLite's rule; wait for the lock instead of failing.
-            engine = create_async_engine(url, connect_args={"timeout": 30}, poolclass=NullPool)
+            # Pooled connections: opening one (and its aiosqlite thread) per query
+            # would cost more than the query. Other processes' writers are waited for.
+            engine = create_async_engine(
+                url, connect_args={"timeout": 30}, pool_size=8, max_overflow=8
+            )
             event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         else:
-            engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            # No pre-ping round trip per checkout: a connection the server dropped is
+            # discarded by the pool when it fails, and recycled before servers drop it.
+            engine = create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
         return cls(engine)
 
     @property
     def engine(self) -> AsyncEngine:
-        return self._engine
+        return self._db.engine
 
     async def close(self) -> None:
-        await self._engine.dispose()
+        await self._db.engine.dispose()
 
     async def ping(self) -> None:
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             await conn.execute(select(1))
 
     # --- Zoom connections -------------------------------------------------
 
     async def get_connection(self, mm_user_id: str) -> Connection | None:
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             row = (
                 (
                     await conn.execute(
@@ -137,7 +142,7 @@ class Store:
         )
 
     async def connections_for_zoom_user(self, zoom_user_id: str) -> list[Connection]:
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             rows = (
                 (
                     await conn.execute(
@@ -152,7 +157,7 @@ class Store:
         return [_connection(r) for r in rows]
 
     async def delete_connection(self, mm_user_id: str) -> bool:
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             result = await conn.execute(
                 delete(zoom_connections).where(zoom_connections.c.mm_user_id == mm_user_id)
             )
@@ -163,7 +168,7 @@ class Store:
     ) -> bool:
         """Claim the right to refresh this version of the user's token. Exactly one
         caller wins, whichever process it runs in; an expired lease can be taken over."""
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             result = await conn.execute(
                 update(zoom_connections)
                 .where(
@@ -185,7 +190,7 @@ class Store:
         refresh_token_enc: str,
         access_expires_at: datetime,
     ) -> bool:
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             result = await conn.execute(
                 update(zoom_connections)
                 .where(
@@ -203,7 +208,7 @@ class Store:
         return bool(result.rowcount)
 
     async def release_refresh_lease(self, mm_user_id: str, *, version: int) -> None:
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(
                 update(zoom_connections)
                 .where(
@@ -216,7 +221,7 @@ class Store:
     # --- Preferences ------------------------------------------------------
 
     async def get_meeting_id_choice(self, mm_user_id: str) -> MeetingIdChoice | None:
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             value = (
                 await conn.execute(
                     select(user_preferences.c.meeting_id_choice).where(
@@ -248,7 +253,7 @@ class Store:
         expires_at: datetime,
         now: datetime,
     ) -> None:
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             # Expired states are useless; sweeping them here keeps the table small.
             await conn.execute(delete(oauth_states).where(oauth_states.c.expires_at < now))
             await conn.execute(
@@ -265,7 +270,7 @@ class Store:
     async def consume_oauth_state(self, state_hash: str, now: datetime) -> OAuthState | None:
         """Delete and return the state if it exists and is live. A state can be
         consumed once, by one process."""
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             row = (
                 (
                     await conn.execute(
@@ -294,14 +299,14 @@ class Store:
         )
 
     async def delete_oauth_states(self, mm_user_id: str) -> None:
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(delete(oauth_states).where(oauth_states.c.mm_user_id == mm_user_id))
 
     # --- Meetings ---------------------------------------------------------
 
     async def add_meeting(self, meeting: Meeting, *, host_zoom_user_id: str | None = None) -> int:
         """Record a meeting; returns its row id (for ``attach_post``)."""
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             result = await conn.execute(
                 insert(meetings).values(
                     meeting_id=meeting.meeting_id,
@@ -324,17 +329,17 @@ class Store:
         return int(key[0])
 
     async def attach_post(self, row_id: int, post_id: str) -> None:
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(
                 update(meetings).where(meetings.c.id == row_id).values(post_id=post_id)
             )
 
     async def forget_meeting(self, row_id: int) -> None:
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(delete(meetings).where(meetings.c.id == row_id))
 
     async def latest_open_meeting(self, channel_id: str, since: datetime) -> Meeting | None:
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             row = (
                 (
                     await conn.execute(
@@ -354,7 +359,7 @@ class Store:
         return _meeting(row) if row else None
 
     async def meeting_by_post(self, post_id: str) -> Meeting | None:
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             row = (
                 (await conn.execute(select(meetings).where(meetings.c.post_id == post_id)))
                 .mappings()
@@ -364,7 +369,7 @@ class Store:
 
     async def cards_for_meeting(self, meeting_id: str) -> list[Meeting]:
         """Every posted card for a Zoom meeting ID, newest first."""
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             rows = (
                 (
                     await conn.execute(
@@ -381,7 +386,7 @@ class Store:
 
     async def meeting_for_instance(self, instance_uuid: str) -> Meeting | None:
         """The card row of a Zoom session, posted or still being posted."""
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             row = (
                 (
                     await conn.execute(
@@ -397,13 +402,13 @@ class Store:
         return _meeting(row) if row else None
 
     async def bind_instance(self, row_id: int, instance_uuid: str) -> None:
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(
                 update(meetings).where(meetings.c.id == row_id).values(instance_uuid=instance_uuid)
             )
 
     async def mark_ended(self, row_id: int, instance_uuid: str, ended_at: datetime) -> None:
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(
                 update(meetings)
                 .where(meetings.c.id == row_id)
@@ -417,7 +422,7 @@ class Store:
     # --- Subscriptions ----------------------------------------------------
 
     async def get_subscription(self, meeting_id: str) -> Subscription | None:
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             row = (
                 (
                     await conn.execute(
@@ -432,7 +437,7 @@ class Store:
     async def add_subscription(self, subscription: Subscription) -> bool:
         """Subscribe a channel; False when the meeting already has a subscription
         (a meeting posts to one channel; the first one stays)."""
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             inserted = await conn.execute(
                 upsertable_insert(conn, subscriptions)
                 .values(
@@ -449,7 +454,7 @@ class Store:
 
     async def remove_subscription(self, meeting_id: str, channel_id: str) -> bool:
         """Remove the meeting's subscription if it is this channel's."""
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             result = await conn.execute(
                 delete(subscriptions).where(
                     subscriptions.c.meeting_id == meeting_id,
@@ -465,7 +470,7 @@ class Store:
         )
         if created_by is not None:
             query = query.where(subscriptions.c.created_by == created_by)
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [_subscription(r) for r in rows]
 
@@ -475,7 +480,7 @@ class Store:
         """Claim the posting of the card for one session of a subscribed meeting.
         One queued event wins, in whatever process; the same event may claim again
         (a retry). False: another event has it, or the subscription is gone."""
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             result = await conn.execute(
                 update(subscriptions)
                 .where(
@@ -495,7 +500,7 @@ class Store:
     async def holders_of_zoom_user(self, zoom_user_id: str, before: datetime) -> ZoomUserHolders:
         """Mattermost users holding data of this Zoom account, from before ``before``
         (someone who connects it again afterwards starts afresh)."""
-        async with self._engine.connect() as conn:
+        async with self._db.read() as conn:
             connected = (
                 await conn.execute(
                     select(zoom_connections.c.mm_user_id).where(
@@ -532,7 +537,7 @@ class Store:
         creation time: those expiring before ``states_expiring_before``); running it
         again deletes nothing more."""
         users = connected_mm_user_ids
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             await conn.execute(
                 delete(zoom_connections).where(
                     zoom_connections.c.zoom_user_id == zoom_user_id,
@@ -579,7 +584,7 @@ class Store:
         overrides: Mapping[str, Any] | None = None,
     ) -> None:
         """Insert, or update the row with the same ``key`` (``overrides`` apply then)."""
-        async with self._engine.begin() as conn:
+        async with self._db.write() as conn:
             stmt = upsertable_insert(conn, table).values(dict(values))
             changes = {k: v for k, v in values.items() if k != key}
             changes.update(overrides or {})
