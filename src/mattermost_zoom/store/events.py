@@ -7,6 +7,7 @@ event up. Each step of an event is recorded once done, so a retry skips it.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,10 +45,17 @@ class QueueStats:
 class EventQueue:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Deliveries waiting for the next group commit, and the task doing it.
+        self._waiting: list[tuple[dict[str, object], asyncio.Future[bool]]] = []
+        self._committer: asyncio.Task[None] | None = None
 
     async def add(self, *, dedup_key: str, event: str, body: str, now: datetime) -> bool:
-        """Queue an event; False when the same event was queued before."""
-        values = {
+        """Queue an event durably; False when the same event was queued before.
+
+        Deliveries arriving together share one transaction (a group commit): each
+        caller still returns only after its event is committed.
+        """
+        values: dict[str, object] = {
             "dedup_key": dedup_key,
             "event": event,
             "body": body,
@@ -56,51 +64,70 @@ class EventQueue:
             "attempts": 0,
             "next_attempt_at": now,
         }
-        async with self._db.write() as conn:
-            # RETURNING tells a fresh insert from a conflict on every driver.
-            inserted = await conn.execute(
-                upsertable_insert(conn, webhook_events)
-                .values(values)
-                .on_conflict_do_nothing()
-                .returning(webhook_events.c.id)
-            )
-            return inserted.first() is not None
+        committed: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._waiting.append((values, committed))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_waiting())
+        return await asyncio.shield(committed)
 
-    async def claim(self, *, now: datetime, lease_until: datetime) -> QueuedEvent | None:
-        """Take the oldest due event for this worker, or None. Exactly one worker,
-        in whatever process, gets a given event while its lease lasts."""
+    async def _commit_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting, []
+            try:
+                async with self._db.write() as conn:
+                    inserted = []
+                    for values, _ in batch:
+                        # RETURNING tells a fresh insert from a conflict on every driver.
+                        row = await conn.execute(
+                            upsertable_insert(conn, webhook_events)
+                            .values(values)
+                            .on_conflict_do_nothing()
+                            .returning(webhook_events.c.id)
+                        )
+                        inserted.append(row.first() is not None)
+            except Exception as exc:
+                for _, committed in batch:
+                    if not committed.done():
+                        committed.set_exception(exc)
+                continue
+            for (_, committed), fresh in zip(batch, inserted, strict=True):
+                if not committed.done():
+                    committed.set_result(fresh)
+
+    async def claim(
+        self, *, now: datetime, lease_until: datetime, limit: int = 1
+    ) -> list[QueuedEvent]:
+        """Take up to ``limit`` of the oldest due events for this worker. Exactly one
+        worker, in whatever process, holds a given event while its lease lasts."""
+        claimable = or_(
+            webhook_events.c.claimed_until.is_(None), webhook_events.c.claimed_until < now
+        )
         due = (
             select(webhook_events.c.id)
             .where(
                 webhook_events.c.status == PENDING,
                 webhook_events.c.next_attempt_at <= now,
-                or_(
-                    webhook_events.c.claimed_until.is_(None),
-                    webhook_events.c.claimed_until < now,
-                ),
+                claimable,
             )
             .order_by(webhook_events.c.id)
-            .limit(1)
+            .limit(limit)
         )
         async with self._db.write() as conn:
             if conn.dialect.name == "postgresql":
                 # Workers skip rows another one is claiming instead of queueing behind it.
                 due = due.with_for_update(skip_locked=True)
-            event_id = (await conn.execute(due)).scalar()
-            if event_id is None:
-                return None
+            ids = list((await conn.execute(due)).scalars())
+            if not ids:
+                return []
             # The condition is repeated so that, on SQLite, a racing claim loses cleanly.
-            row = (
+            rows = (
                 (
                     await conn.execute(
                         update(webhook_events)
                         .where(
-                            webhook_events.c.id == event_id,
+                            webhook_events.c.id.in_(ids),
                             webhook_events.c.status == PENDING,
-                            or_(
-                                webhook_events.c.claimed_until.is_(None),
-                                webhook_events.c.claimed_until < now,
-                            ),
+                            claimable,
                         )
                         .values(claimed_until=lease_until, attempts=webhook_events.c.attempts + 1)
                         .returning(
@@ -113,23 +140,25 @@ class EventQueue:
                     )
                 )
                 .mappings()
-                .first()
+                .all()
             )
-        if row is None:
-            return None
-        return QueuedEvent(
-            id=row["id"],
-            event=row["event"],
-            body=row["body"],
-            received_at=row["received_at"],
-            attempts=row["attempts"],
-        )
+        events = [
+            QueuedEvent(
+                id=row["id"],
+                event=row["event"],
+                body=row["body"],
+                received_at=row["received_at"],
+                attempts=row["attempts"],
+            )
+            for row in rows
+        ]
+        return sorted(events, key=lambda e: e.id)
 
-    async def extend(self, event_id: int, lease_until: datetime) -> None:
+    async def extend(self, event_ids: list[int], lease_until: datetime) -> None:
         async with self._db.write() as conn:
             await conn.execute(
                 update(webhook_events)
-                .where(webhook_events.c.id == event_id, webhook_events.c.status == PENDING)
+                .where(webhook_events.c.id.in_(event_ids), webhook_events.c.status == PENDING)
                 .values(claimed_until=lease_until)
             )
 

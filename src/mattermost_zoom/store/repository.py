@@ -596,6 +596,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # With WAL, NORMAL syncs at checkpoints, not every commit: a committed event
+    # survives the process being killed; only a power cut may lose the last ones.
+    cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
 
