@@ -116,23 +116,31 @@ class EventWorker:
             return False
         held = {event.id for event in events}
         heartbeat = asyncio.create_task(self._keep_lease(held))
+        done: list[int] = []
         try:
             for event in events:
-                await self._process(event)
-                held.discard(event.id)
+                if await self._process(event):
+                    done.append(event.id)
+                else:
+                    held.discard(event.id)
         finally:
             heartbeat.cancel()
+            if done:
+                # One write for the batch; an event whose effects ran but whose mark
+                # was lost in a crash is run again, and its steps are idempotent.
+                await self._svc.store.events.done(done, utcnow())
         return True
 
-    async def _process(self, event: QueuedEvent) -> None:
+    async def _process(self, event: QueuedEvent) -> bool:
+        """Carry one event out; True when it is done (to be marked so)."""
         queue = self._svc.store.events
         context = current_request_id.set(f"event-{event.id}")
         counted = self._svc.metrics.webhook_events
         try:
             await self._handle(event)
-            await queue.done(event.id, utcnow())
             counted.labels(event.event, "processed").inc()
             log.info("zoom event processed", extra=_about(event))
+            return True
         except PermanentFailure as exc:
             await queue.failed(event.id, str(exc))
             counted.labels(event.event, "failed").inc()
@@ -141,6 +149,7 @@ class EventWorker:
             await self._retry_or_fail(event, exc)
         finally:
             current_request_id.reset(context)
+        return False
 
     async def _handle(self, event: QueuedEvent) -> None:
         try:

@@ -75,24 +75,26 @@ class EventQueue:
             batch, self._waiting = self._waiting, []
             try:
                 async with self._db.write() as conn:
-                    inserted = []
-                    for values, _ in batch:
-                        # RETURNING tells a fresh insert from a conflict on every driver.
-                        row = await conn.execute(
-                            upsertable_insert(conn, webhook_events)
-                            .values(values)
-                            .on_conflict_do_nothing()
-                            .returning(webhook_events.c.id)
-                        )
-                        inserted.append(row.first() is not None)
+                    # One multi-row statement; RETURNING names the rows that were
+                    # new, so a conflict (an event queued before) tells itself apart.
+                    rows = await conn.execute(
+                        upsertable_insert(conn, webhook_events)
+                        .values([values for values, _ in batch])
+                        .on_conflict_do_nothing()
+                        .returning(webhook_events.c.dedup_key)
+                    )
+                    fresh = set(rows.scalars())
             except Exception as exc:
                 for _, committed in batch:
                     if not committed.done():
                         committed.set_exception(exc)
                 continue
-            for (_, committed), fresh in zip(batch, inserted, strict=True):
+            for values, committed in batch:
+                key = values["dedup_key"]
                 if not committed.done():
-                    committed.set_result(fresh)
+                    committed.set_result(key in fresh)
+                # A second delivery in the same batch is a duplicate of the first.
+                fresh.discard(key)
 
     async def claim(
         self, *, now: datetime, lease_until: datetime, limit: int = 1
@@ -162,8 +164,13 @@ class EventQueue:
                 .values(claimed_until=lease_until)
             )
 
-    async def done(self, event_id: int, now: datetime) -> None:
-        await self._finish(event_id, status=DONE, done_at=now, last_error=None)
+    async def done(self, event_ids: list[int], now: datetime) -> None:
+        async with self._db.write() as conn:
+            await conn.execute(
+                update(webhook_events)
+                .where(webhook_events.c.id.in_(event_ids))
+                .values(status=DONE, done_at=now, claimed_until=None, last_error=None)
+            )
 
     async def failed(self, event_id: int, error: str) -> None:
         await self._finish(event_id, status=FAILED, last_error=error)
