@@ -20,7 +20,7 @@ from mattermost_zoom.clock import utcnow
 from mattermost_zoom.core import webhooks
 from mattermost_zoom.core.webhooks import AppDeauthorized, Rejected
 from mattermost_zoom.crypto import constant_time_in
-from mattermost_zoom.web.webhook import _json_object, _read_capped, verified_body
+from mattermost_zoom.web.webhook import json_object, read_capped, url_validation, verified_body
 from mattermost_zoom.workflows.services import Services
 
 log = logging.getLogger(__name__)
@@ -33,9 +33,9 @@ async def zoom_deauthorization(request: Request) -> Response:
     now = utcnow()
     try:
         body = await _checked_body(request, svc)
-        envelope = _json_object(body)
+        envelope = json_object(body)
         if envelope["event"] == "endpoint.url_validation":
-            return JSONResponse(_url_validation(request, svc, envelope))
+            return JSONResponse(_signed_url_validation(request, svc, envelope))
         if envelope["event"] != EVENT:
             raise Rejected(400, f"expected an {EVENT} event")
         event = webhooks.parse_event(envelope)
@@ -69,20 +69,16 @@ async def _checked_body(request: Request, svc: Services) -> bytes:
     secret = request.query_params.get("secret", "")
     if not constant_time_in(secret, [svc.settings.webhook_secret.get_secret_value()]):
         raise Rejected(401, "the ?secret= query parameter is wrong or missing")
-    body = await _read_capped(request, webhooks.MAX_BODY_BYTES)
+    body = await read_capped(request, webhooks.MAX_BODY_BYTES)
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise Rejected(415, "expected Content-Type: application/json")
     return body
 
 
-def _url_validation(request: Request, svc: Services, envelope: dict[str, object]) -> dict[str, str]:
+def _signed_url_validation(
+    request: Request, svc: Services, envelope: dict[str, object]
+) -> dict[str, str]:
     """Zoom validates an event subscription's URL before sending it events."""
     if not _signed(request):
         raise Rejected(401, "endpoint.url_validation must be signed")
-    payload = envelope.get("payload")
-    plain = payload.get("plainToken") if isinstance(payload, dict) else None
-    if not isinstance(plain, str) or not plain:
-        raise Rejected(400, "endpoint.url_validation: payload.plainToken is missing")
-    zoom_secret = svc.settings.zoom_webhook_secret
-    assert zoom_secret is not None  # checked with the signature
-    return webhooks.url_validation_answer(zoom_secret.get_secret_value(), plain)
+    return url_validation(svc, envelope)

@@ -29,10 +29,10 @@ async def zoom_webhook(request: Request) -> Response:
     event = "unknown"
     try:
         body = await verified_body(request, svc)
-        envelope = _json_object(body)
+        envelope = json_object(body)
         event = str(envelope["event"])
         if event == "endpoint.url_validation":
-            answer = _url_validation(svc, envelope)
+            answer = url_validation(svc, envelope)
             counted.labels(event, "answered").inc()
             return JSONResponse(answer)
         if event not in webhooks.HANDLED_EVENTS:
@@ -60,7 +60,7 @@ async def verified_body(request: Request, svc: Services) -> bytes:
     secret = request.query_params.get("secret", "")
     if not constant_time_in(secret, [svc.settings.webhook_secret.get_secret_value()]):
         raise Rejected(401, "the ?secret= query parameter is wrong or missing")
-    body = await _read_capped(request, webhooks.MAX_BODY_BYTES)
+    body = await read_capped(request, webhooks.MAX_BODY_BYTES)
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         raise Rejected(415, "expected Content-Type: application/json")
     zoom_secret = svc.settings.zoom_webhook_secret
@@ -74,7 +74,7 @@ async def verified_body(request: Request, svc: Services) -> bytes:
     return body
 
 
-async def _read_capped(request: Request, limit: int) -> bytes:
+async def read_capped(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise Rejected(413, f"the body is larger than {limit} bytes")
@@ -90,7 +90,7 @@ async def _read_capped(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _json_object(body: bytes) -> dict[str, object]:
+def json_object(body: bytes) -> dict[str, object]:
     try:
         value = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -100,7 +100,7 @@ def _json_object(body: bytes) -> dict[str, object]:
     return value
 
 
-def _url_validation(svc: Services, envelope: dict[str, object]) -> dict[str, str]:
+def url_validation(svc: Services, envelope: dict[str, object]) -> dict[str, str]:
     payload = envelope.get("payload")
     plain = payload.get("plainToken") if isinstance(payload, dict) else None
     if not isinstance(plain, str) or not plain:
