@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mattermost_zoom.clients.zoom import ZoomError
-from mattermost_zoom.core.models import Actor
+from mattermost_zoom.core.models import Actor, Connection
 from mattermost_zoom.workflows.services import Services
 
 # The connection row holding an account-level app's token.
@@ -22,6 +22,7 @@ class ZoomIdentity:
     token_owner: str  # key of the stored connection whose token is used
     zoom_user: str  # "me", or the Zoom user ID the account token acts for
     pmi: str | None
+    connection: Connection | None = None  # as just read, when it is the user's own
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ async def resolve(svc: Services, actor: Actor) -> ZoomIdentity | UnknownEmail | 
         connection = await svc.store.get_connection(actor.user_id)
         if connection is None:
             return None
-        return ZoomIdentity(actor.user_id, "me", connection.pmi)
+        return ZoomIdentity(actor.user_id, "me", connection.pmi, connection)
     if await svc.store.get_connection(ACCOUNT_CONNECTION) is None:
         return None
     user = await svc.mattermost.get_user(actor.user_id)

@@ -135,12 +135,15 @@ async def _create(
     try:
         if personal and pmi:
             zoom_meeting: ZoomMeeting = await svc.tokens.call(
-                identity.token_owner, lambda token: svc.zoom_api.get_meeting(token, pmi)
+                identity.token_owner,
+                lambda token: svc.zoom_api.get_meeting(token, pmi),
+                loaded=identity.connection,
             )
         else:
             zoom_meeting = await svc.tokens.call(
                 identity.token_owner,
                 lambda token: svc.zoom_api.create_meeting(token, topic, identity.zoom_user),
+                loaded=identity.connection,
             )
     except (NotConnected, ReconnectNeeded):
         if svc.settings.account_level_app:

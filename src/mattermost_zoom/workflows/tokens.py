@@ -58,11 +58,16 @@ class TokenManager:
         self._locks: WeakValueDictionary[str, asyncio.Lock] = WeakValueDictionary()
 
     async def access_token(
-        self, mm_user_id: str, *, stale_version: int | None = None
+        self,
+        mm_user_id: str,
+        *,
+        stale_version: int | None = None,
+        loaded: Connection | None = None,
     ) -> AccessToken:
         """A usable access token. ``stale_version``: Zoom rejected that version's
-        token, so refresh even if it looks unexpired."""
-        conn = await self._load(mm_user_id)
+        token, so refresh even if it looks unexpired. ``loaded``: the connection
+        as the caller just read it, to save reading it again."""
+        conn = loaded if loaded is not None else await self._load(mm_user_id)
         if self._usable(conn, stale_version):
             return self._token(conn)
         lock = self._locks.get(mm_user_id)
@@ -71,10 +76,16 @@ class TokenManager:
         async with lock:
             return await self._refresh_once(mm_user_id, stale_version)
 
-    async def call(self, mm_user_id: str, operation: Callable[[str], Awaitable[T]]) -> T:
+    async def call(
+        self,
+        mm_user_id: str,
+        operation: Callable[[str], Awaitable[T]],
+        *,
+        loaded: Connection | None = None,
+    ) -> T:
         """Run a Zoom API call with the user's token; if Zoom rejects the token,
         refresh once and try again."""
-        token = await self.access_token(mm_user_id)
+        token = await self.access_token(mm_user_id, loaded=loaded)
         try:
             return await operation(token.value)
         except ZoomUnauthorized:
