@@ -28,6 +28,10 @@ from mattermost_zoom.workflows.services import Services
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 12
+# Finished events are kept this long: well past Zoom's redelivery attempts (so a
+# late duplicate is still recognised), then deleted with their bodies.
+RETENTION = timedelta(days=7)
+PURGE_EVERY = timedelta(hours=1)
 # Events taken per claim: fewer round trips under load, while a burst still
 # spreads over the replicas.
 CLAIM_BATCH = 8
@@ -94,9 +98,13 @@ class EventWorker:
         self._wakeup.set()
 
     async def _run(self) -> None:
+        next_purge = utcnow()
         while True:
             try:
                 worked = await self.process_one()
+                if not worked and utcnow() >= next_purge:
+                    next_purge = utcnow() + PURGE_EVERY
+                    await self.purge()
             except Exception:
                 log.exception("event worker iteration failed")
                 worked = False
@@ -105,6 +113,13 @@ class EventWorker:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wakeup.wait(), self._idle_poll)
                 self._wakeup.clear()
+
+    async def purge(self) -> int:
+        """Forget events finished longer ago than ``RETENTION`` (done when idle)."""
+        purged = await self._svc.store.events.purge_finished(utcnow() - RETENTION)
+        if purged:
+            log.info("finished zoom events purged", extra={"purged": purged})
+        return purged
 
     async def process_one(self) -> bool:
         """Claim a small batch of due events and carry them out; False if none."""

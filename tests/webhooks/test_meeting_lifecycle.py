@@ -7,7 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from mattermost_zoom.simulators.server import ServerThread
 from mattermost_zoom.store.urls import sync_url
+from mattermost_zoom.web.app import create_app
 from tests.harness import World, wait_until
 from tests.webhooks.zoom import deliver, fixture
 
@@ -175,3 +177,41 @@ def test_end_of_an_unknown_meeting_changes_nothing(world: World) -> None:
     wait_ended(world, card)
     assert patches_of(world, card) == 1
     assert len(world.cards(world.town_square)) == 1
+
+
+def stored_events(world: World) -> list[tuple[str, str]]:
+    engine = sa.create_engine(sync_url(world.settings.database_url))
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT event, status FROM webhook_events ORDER BY id")).all()
+    engine.dispose()
+    return [(r[0], r[1]) for r in rows]
+
+
+def test_finished_events_are_forgotten_after_a_week(world: World) -> None:
+    """Stored bodies can carry download tokens: once Zoom has long stopped
+    redelivering, the service deletes them."""
+    card = started_card(world)
+    old = world.zoom.start_meeting(card["props"]["meeting_id"])
+    deliver(world, old)
+    wait_until(lambda: stored_events(world) == [("meeting.started", "done")], what="processing")
+    engine = sa.create_engine(sync_url(world.settings.database_url))
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE webhook_events SET received_at = :t"),
+            {"t": datetime.now(UTC) - timedelta(days=8)},
+        )
+    engine.dispose()
+    recent = world.zoom.end_meeting(card["props"]["meeting_id"])
+    deliver(world, recent)
+    wait_ended(world, card)
+
+    # A restarted service sweeps when it has nothing else to do.
+    in_process = world.servers.pop()
+    port = in_process.port
+    in_process.stop()
+    world.servers.append(ServerThread(create_app(world.settings), port=port).start())
+    wait_until(
+        lambda: stored_events(world) == [("meeting.ended", "done")],
+        what="the week-old event to be purged",
+    )
+    assert deliver(world, recent).json()["status"] == "duplicate"

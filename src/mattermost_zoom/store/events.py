@@ -197,6 +197,23 @@ class EventQueue:
             value = (await conn.execute(select(func.max(webhook_events.c.received_at)))).scalar()
         return value if isinstance(value, datetime) else None
 
+    async def purge_finished(self, before: datetime) -> int:
+        """Delete events finished (done or failed) before ``before``, with their
+        effect records. Their bodies can hold short-lived download tokens, and
+        nothing needs them once Zoom has stopped redelivering."""
+        finished = select(webhook_events.c.id).where(
+            webhook_events.c.status.in_((DONE, FAILED)),
+            webhook_events.c.received_at < before,
+        )
+        async with self._db.write() as conn:
+            await conn.execute(
+                delete(webhook_effects).where(webhook_effects.c.event_id.in_(finished))
+            )
+            result = await conn.execute(
+                delete(webhook_events).where(webhook_events.c.id.in_(finished))
+            )
+        return int(result.rowcount or 0)
+
     async def stats(self) -> QueueStats:
         async with self._db.read() as conn:
             row = (
