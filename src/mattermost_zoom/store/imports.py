@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mattermost_zoom.core.models import MeetingIdChoice
+from mattermost_zoom.store.dialect import upsertable_insert
+from mattermost_zoom.store.repository import connection_row
 from mattermost_zoom.store.schema import user_preferences, zoom_connections
 
 
@@ -43,18 +43,16 @@ async def add_connection_if_absent(
     return await _insert_if_absent(
         engine,
         zoom_connections,
-        {
-            "mm_user_id": mm_user_id,
-            "zoom_user_id": zoom_user_id,
-            "zoom_email": zoom_email,
-            "pmi": pmi,
-            "access_token": access_token_enc,
-            "refresh_token": refresh_token_enc,
-            "access_expires_at": access_expires_at,
-            "token_version": 1,
-            "refresh_lease_until": None,
-            "connected_at": now,
-        },
+        connection_row(
+            mm_user_id=mm_user_id,
+            zoom_user_id=zoom_user_id,
+            zoom_email=zoom_email,
+            pmi=pmi,
+            access_token_enc=access_token_enc,
+            refresh_token_enc=refresh_token_enc,
+            access_expires_at=access_expires_at,
+            now=now,
+        ),
     )
 
 
@@ -71,9 +69,8 @@ async def add_preference_if_absent(
 
 async def _insert_if_absent(engine: AsyncEngine, table: Table, values: dict[str, Any]) -> bool:
     async with engine.begin() as conn:
-        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         key = next(iter(table.primary_key.columns))
         inserted = await conn.execute(
-            insert(table).values(values).on_conflict_do_nothing().returning(key)
+            upsertable_insert(conn, table).values(values).on_conflict_do_nothing().returning(key)
         )
         return inserted.first() is not None

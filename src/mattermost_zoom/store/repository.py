@@ -121,18 +121,16 @@ class Store:
         now: datetime,
     ) -> None:
         """Create or replace the user's connection (a reconnect starts a new version)."""
-        values = {
-            "mm_user_id": mm_user_id,
-            "zoom_user_id": zoom_user_id,
-            "zoom_email": zoom_email,
-            "pmi": pmi,
-            "access_token": access_token_enc,
-            "refresh_token": refresh_token_enc,
-            "access_expires_at": access_expires_at,
-            "token_version": 1,
-            "refresh_lease_until": None,
-            "connected_at": now,
-        }
+        values = connection_row(
+            mm_user_id=mm_user_id,
+            zoom_user_id=zoom_user_id,
+            zoom_email=zoom_email,
+            pmi=pmi,
+            access_token_enc=access_token_enc,
+            refresh_token_enc=refresh_token_enc,
+            access_expires_at=access_expires_at,
+            now=now,
+        )
         await self._upsert(
             zoom_connections,
             values,
@@ -589,6 +587,32 @@ class Store:
             changes = {k: v for k, v in values.items() if k != key}
             changes.update(overrides or {})
             await conn.execute(stmt.on_conflict_do_update(index_elements=[key], set_=changes))
+
+
+def connection_row(
+    *,
+    mm_user_id: str,
+    zoom_user_id: str,
+    zoom_email: str,
+    pmi: str | None,
+    access_token_enc: str,
+    refresh_token_enc: str,
+    access_expires_at: datetime,
+    now: datetime,
+) -> dict[str, Any]:
+    """The zoom_connections row of a freshly connected user (first token version)."""
+    return {
+        "mm_user_id": mm_user_id,
+        "zoom_user_id": zoom_user_id,
+        "zoom_email": zoom_email,
+        "pmi": pmi,
+        "access_token": access_token_enc,
+        "refresh_token": refresh_token_enc,
+        "access_expires_at": access_expires_at,
+        "token_version": 1,
+        "refresh_lease_until": None,
+        "connected_at": now,
+    }
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
