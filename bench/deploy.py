@@ -4,8 +4,6 @@ a real ``serve`` process (uvicorn), on a fresh SQLite or PostgreSQL database."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -15,11 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.types import Receive, Scope, Send
 
+from mattermost_zoom.simulators.process import ServiceProcess
 from mattermost_zoom.simulators.sandbox import Sandbox, start_sandbox
 from mattermost_zoom.store.urls import sync_url
 
@@ -81,58 +79,8 @@ class Memory:
     peak: float
 
 
-class ServeProcess:
-    """``python -m <module> serve`` on a loopback port, its log in a file."""
-
-    def __init__(
-        self, env: dict[str, str], port: int, log_file: Path, module: str = "mattermost_zoom"
-    ) -> None:
-        self._env = {**os.environ, **env}
-        self.port = port
-        self._log_file = log_file
-        self._module = module
-        self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        assert self._process is not None
-        return self._process.pid
-
-    def start(self, public_path: str) -> ServeProcess:
-        with self._log_file.open("ab") as log:
-            self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                [sys.executable, "-m", self._module, "serve", "--port", str(self.port)],
-                env=self._env,
-                cwd=REPO,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise RuntimeError(f"serve exited early:\n{self._log_file.read_text()}")
-            try:
-                answer = httpx.get(f"{self.url}{public_path}/healthz", timeout=2)
-                if answer.status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise TimeoutError(f"serve did not become healthy:\n{self._log_file.read_text()}")
-
-    def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait()
+class ServeProcess(ServiceProcess):
+    """The service process, plus what the benchmarks read of it from /proc."""
 
     def memory(self) -> Memory:
         fields: dict[str, float] = {}
@@ -217,7 +165,9 @@ def deploy(
         public = urlsplit(sandbox.url)
         assert public.port is not None
         env = sandbox.env | (extra_env or {})
-        serve = ServeProcess(env, public.port, workdir / f"serve-{label}.log", module)
+        serve = ServeProcess(
+            env, public.port, workdir / f"serve-{label}.log", module=module, cwd=REPO
+        )
         serve.start(public.path)
         try:
             yield Deployment(sandbox, serve)
