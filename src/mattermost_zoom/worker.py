@@ -3,6 +3,11 @@
 Every ``serve`` process runs one. It claims due events from the shared queue,
 runs the handler for each, and on a passing failure (Mattermost or Zoom down,
 rate-limited, slow) schedules a retry with backoff, honouring ``Retry-After``.
+
+Acknowledging comes first: Zoom retries, and in the end disables, a webhook that
+does not answer within 3 seconds, while nobody notices a card that ends a few
+seconds late. So during a burst of deliveries the worker waits for a pause, but
+never longer than ``MAX_DEFERRAL``; other processes' workers are not held up.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import random
+import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
@@ -36,6 +43,9 @@ PURGE_EVERY = timedelta(hours=1)
 # spreads over the replicas.
 CLAIM_BATCH = 8
 MAX_BACKOFF = timedelta(minutes=10)
+# No delivery for this long is a pause in a burst.
+LULL = 0.02  # seconds
+MAX_DEFERRAL = 5.0  # seconds
 
 
 class EffectLog:
@@ -84,6 +94,7 @@ class EventWorker:
         self._idle_poll = idle_poll
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._deliveries = DeliveryPressure()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="mmzoom-event-worker")
@@ -95,11 +106,16 @@ class EventWorker:
                 await self._task
 
     def wake(self) -> None:
+        """An event was just queued here: carry it out once deliveries pause."""
+        self._deliveries.delivered()
         self._wakeup.set()
 
     async def _run(self) -> None:
         next_purge = utcnow()
         while True:
+            if self._deliveries.pressing():
+                await asyncio.sleep(LULL)
+                continue
             try:
                 worked = await self.process_one()
                 if not worked and utcnow() >= next_purge:
@@ -206,6 +222,27 @@ class EventWorker:
             await asyncio.sleep(self._lease.total_seconds() / 3)
             if held:
                 await self._svc.store.events.extend(sorted(held), utcnow() + self._lease)
+
+
+class DeliveryPressure:
+    """Whether acknowledgements are pressing enough for the worker to wait: a
+    delivery arrived within ``LULL``, and the burst has lasted under ``MAX_DEFERRAL``
+    (after that the worker goes on alongside the deliveries until the next pause)."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._last_delivery = -math.inf
+        self._burst_since = -math.inf
+
+    def delivered(self) -> None:
+        now = self._clock()
+        if now - self._last_delivery >= LULL:
+            self._burst_since = now  # after a pause, a new burst
+        self._last_delivery = now
+
+    def pressing(self) -> bool:
+        now = self._clock()
+        return now - self._last_delivery < LULL and now - self._burst_since < MAX_DEFERRAL
 
 
 def _about(event: QueuedEvent) -> dict[str, object]:

@@ -8,8 +8,10 @@ event up. Each step of an event is recorded once done, so a retry skips it.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 
@@ -18,6 +20,22 @@ from mattermost_zoom.store.dialect import upsertable_insert
 from mattermost_zoom.store.schema import webhook_deliveries, webhook_effects, webhook_events
 
 PENDING, DONE, FAILED = "pending", "done", "failed"
+
+_QUEUED_COLUMNS = (
+    "dedup_key",
+    "event",
+    "body",
+    "received_at",
+    "status",
+    "attempts",
+    "next_attempt_at",
+)
+_SQLITE_INSERT = """
+    INSERT INTO webhook_events
+        (dedup_key, event, body, received_at, status, attempts, next_attempt_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (dedup_key) DO NOTHING
+"""
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,12 @@ class EventQueue:
         # Deliveries waiting for the next group commit, and the task doing it.
         self._waiting: list[tuple[dict[str, object], asyncio.Future[bool]]] = []
         self._committer: asyncio.Task[None] | None = None
+        # How SQLAlchemy would store each value (the time columns), for the direct path.
+        self._to_sqlite = {
+            name: processor
+            for name in _QUEUED_COLUMNS
+            if (processor := webhook_events.c[name].type.bind_processor(db.engine.dialect))
+        }
 
     async def add(self, *, dedup_key: str, event: str, body: str, now: datetime) -> bool:
         """Queue an event durably; False when the same event was queued before.
@@ -73,17 +97,14 @@ class EventQueue:
     async def _commit_waiting(self) -> None:
         while self._waiting:
             batch, self._waiting = self._waiting, []
+            rows = [values for values, _ in batch]
             try:
-                async with self._db.write() as conn:
-                    # One multi-row statement; RETURNING names the rows that were
-                    # new, so a conflict (an event queued before) tells itself apart.
-                    rows = await conn.execute(
-                        upsertable_insert(conn, webhook_events)
-                        .values([values for values, _ in batch])
-                        .on_conflict_do_nothing()
-                        .returning(webhook_events.c.dedup_key)
-                    )
-                    fresh = set(rows.scalars())
+                fresh = None
+                if self._db.is_sqlite:
+                    stored = [self._sqlite_row(values) for values in rows]
+                    fresh = await self._db.write_inline(partial(_insert_new_sqlite, rows=stored))
+                if fresh is None:
+                    fresh = await self._insert_new(rows)
             except Exception as exc:
                 for _, committed in batch:
                     if not committed.done():
@@ -95,6 +116,26 @@ class EventQueue:
                     committed.set_result(key in fresh)
                 # A second delivery in the same batch is a duplicate of the first.
                 fresh.discard(key)
+
+    async def _insert_new(self, rows: list[dict[str, object]]) -> set[object]:
+        """Insert the rows not queued before; the dedup keys of those inserted."""
+        async with self._db.write() as conn:
+            # RETURNING names the rows that were new, so a conflict (an event
+            # queued before) tells itself apart.
+            result = await conn.execute(
+                upsertable_insert(conn, webhook_events)
+                .on_conflict_do_nothing()
+                .returning(webhook_events.c.dedup_key),
+                rows,
+            )
+            return set(result.scalars())
+
+    def _sqlite_row(self, values: dict[str, object]) -> tuple[object, ...]:
+        """``values`` as SQLite stores them, in ``_SQLITE_INSERT``'s order."""
+        return tuple(
+            self._to_sqlite[name](values[name]) if name in self._to_sqlite else values[name]
+            for name in _QUEUED_COLUMNS
+        )
 
     async def claim(
         self, *, now: datetime, lease_until: datetime, limit: int = 1
@@ -270,3 +311,13 @@ class EventQueue:
                 )
             ).first()
         return Delivery(at=row[0], detail=row[1]) if row else None
+
+
+def _insert_new_sqlite(conn: sqlite3.Connection, *, rows: list[tuple[object, ...]]) -> set[object]:
+    """SQLite, on the direct connection: insert the rows not queued before; the
+    dedup keys of those inserted (a conflict changes no row)."""
+    fresh = set()
+    for row in rows:
+        if conn.execute(_SQLITE_INSERT, row).rowcount == 1:
+            fresh.add(row[0])
+    return fresh

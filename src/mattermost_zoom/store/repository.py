@@ -26,7 +26,7 @@ from mattermost_zoom.core.models import (
 )
 from mattermost_zoom.core.subscriptions import Subscription
 from mattermost_zoom.store.channel_preferences import ChannelPreferences
-from mattermost_zoom.store.database import Database
+from mattermost_zoom.store.database import SQLITE_PRAGMAS, Database
 from mattermost_zoom.store.dialect import upsertable_insert
 from mattermost_zoom.store.events import EventQueue
 from mattermost_zoom.store.schema import (
@@ -87,7 +87,7 @@ class Store:
         return self._db.engine
 
     async def close(self) -> None:
-        await self._db.engine.dispose()
+        await self._db.close()
 
     async def ping(self) -> None:
         async with self._db.read() as conn:
@@ -616,13 +616,9 @@ def connection_row(
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # WAL lets readers go on while one process writes (several workers, one file).
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    # With WAL, NORMAL syncs at checkpoints, not every commit: a committed event
-    # survives the process being killed; only a power cut may lose the last ones.
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(pragma)
     cursor.close()
 
 
