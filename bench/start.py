@@ -111,7 +111,7 @@ def prefer_unique_meeting_ids(sandbox: Sandbox) -> None:
 
 def run(workdir: Path, *, quick: bool) -> Section:
     section = Section("start")
-    fast_count, slow_count = (60, 15) if quick else (300, 50)
+    fast_count, slow_count = (60, 15) if quick else (300, 100)
     with database(BACKEND, workdir) as url, deploy(url, workdir, "start") as d:
         time.sleep(0.5)
         idle = d.serve.memory()

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, event, insert, or_, select, update
+from sqlalchemy import Select, delete, event, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from mattermost_zoom.core.channel_policy import ChannelPreference
 from mattermost_zoom.core.models import (
     Connection,
     Meeting,
@@ -25,7 +26,7 @@ from mattermost_zoom.core.models import (
     StartRequest,
 )
 from mattermost_zoom.core.subscriptions import Subscription
-from mattermost_zoom.store.channel_preferences import ChannelPreferences
+from mattermost_zoom.store.channel_preferences import ChannelPreferences, preference_query
 from mattermost_zoom.store.database import SQLITE_PRAGMAS, Database
 from mattermost_zoom.store.dialect import upsertable_insert
 from mattermost_zoom.store.events import EventQueue
@@ -50,6 +51,14 @@ class ZoomUserHolders:
     @property
     def everyone(self) -> list[str]:
         return sorted({*self.connected, *self.subscriptions})
+
+
+@dataclass(frozen=True)
+class StartLookups:
+    connection: Connection | None  # stored under the starting user's connection key
+    meeting_id_choice: MeetingIdChoice | None
+    recent_meeting: Meeting | None  # still open, in the channel, recent enough
+    channel_preference: ChannelPreference | None
 
 
 @dataclass(frozen=True)
@@ -97,15 +106,7 @@ class Store:
 
     async def get_connection(self, mm_user_id: str) -> Connection | None:
         async with self._db.read() as conn:
-            row = (
-                (
-                    await conn.execute(
-                        select(zoom_connections).where(zoom_connections.c.mm_user_id == mm_user_id)
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            row = (await conn.execute(_connection_query(mm_user_id))).mappings().first()
         return _connection(row) if row else None
 
     async def save_connection(
@@ -220,13 +221,7 @@ class Store:
 
     async def get_meeting_id_choice(self, mm_user_id: str) -> MeetingIdChoice | None:
         async with self._db.read() as conn:
-            value = (
-                await conn.execute(
-                    select(user_preferences.c.meeting_id_choice).where(
-                        user_preferences.c.mm_user_id == mm_user_id
-                    )
-                )
-            ).scalar()
+            value = (await conn.execute(_choice_query(mm_user_id))).scalar()
         return MeetingIdChoice(value) if value else None
 
     async def set_meeting_id_choice(
@@ -338,23 +333,24 @@ class Store:
 
     async def latest_open_meeting(self, channel_id: str, since: datetime) -> Meeting | None:
         async with self._db.read() as conn:
-            row = (
-                (
-                    await conn.execute(
-                        select(meetings)
-                        .where(
-                            meetings.c.channel_id == channel_id,
-                            meetings.c.status == MeetingStatus.STARTED.value,
-                            meetings.c.created_at >= since,
-                        )
-                        .order_by(meetings.c.created_at.desc())
-                        .limit(1)
-                    )
-                )
-                .mappings()
-                .first()
-            )
+            row = (await conn.execute(_latest_open_query(channel_id, since))).mappings().first()
         return _meeting(row) if row else None
+
+    async def start_lookups(
+        self, *, connection_key: str, user_id: str, channel_id: str, since: datetime
+    ) -> StartLookups:
+        """What ``/zoom start`` needs from the database, read on one connection."""
+        async with self._db.read() as conn:
+            connection = (await conn.execute(_connection_query(connection_key))).mappings().first()
+            choice = (await conn.execute(_choice_query(user_id))).scalar()
+            recent = (await conn.execute(_latest_open_query(channel_id, since))).mappings().first()
+            preference = (await conn.execute(preference_query(channel_id))).scalar()
+        return StartLookups(
+            connection=_connection(connection) if connection else None,
+            meeting_id_choice=MeetingIdChoice(choice) if choice else None,
+            recent_meeting=_meeting(recent) if recent else None,
+            channel_preference=ChannelPreference(preference) if preference else None,
+        )
 
     async def meeting_by_post(self, post_id: str) -> Meeting | None:
         async with self._db.read() as conn:
@@ -643,6 +639,29 @@ def _subscription(row: RowMapping) -> Subscription:
         created_by=row["created_by"],
         zoom_user_id=row["zoom_user_id"],
         created_at=row["created_at"],
+    )
+
+
+def _connection_query(mm_user_id: str) -> Select[Any]:
+    return select(zoom_connections).where(zoom_connections.c.mm_user_id == mm_user_id)
+
+
+def _choice_query(mm_user_id: str) -> Select[Any]:
+    return select(user_preferences.c.meeting_id_choice).where(
+        user_preferences.c.mm_user_id == mm_user_id
+    )
+
+
+def _latest_open_query(channel_id: str, since: datetime) -> Select[Any]:
+    return (
+        select(meetings)
+        .where(
+            meetings.c.channel_id == channel_id,
+            meetings.c.status == MeetingStatus.STARTED.value,
+            meetings.c.created_at >= since,
+        )
+        .order_by(meetings.c.created_at.desc())
+        .limit(1)
     )
 
 

@@ -37,15 +37,15 @@ def connection_key(svc: Services, mm_user_id: str) -> str:
     return ACCOUNT_CONNECTION if svc.settings.account_level_app else mm_user_id
 
 
-async def resolve(svc: Services, actor: Actor) -> ZoomIdentity | UnknownEmail | None:
-    """None when nothing is connected (the user, or the account)."""
-    if not svc.settings.account_level_app:
-        connection = await svc.store.get_connection(actor.user_id)
-        if connection is None:
-            return None
-        return ZoomIdentity(actor.user_id, "me", connection.pmi, connection)
-    if await svc.store.get_connection(ACCOUNT_CONNECTION) is None:
+async def resolve(
+    svc: Services, actor: Actor, stored: Connection | None
+) -> ZoomIdentity | UnknownEmail | None:
+    """None when nothing is connected (the user, or the account). ``stored`` is the
+    connection stored under ``connection_key(svc, actor.user_id)``, as just read."""
+    if stored is None:
         return None
+    if not svc.settings.account_level_app:
+        return ZoomIdentity(actor.user_id, "me", stored.pmi, stored)
     user = await svc.mattermost.get_user(actor.user_id)
     try:
         zoom_user = await svc.tokens.call(

@@ -18,6 +18,7 @@ from mattermost_zoom.core.cards import Button, Prompt
 from mattermost_zoom.core.models import (
     Actor,
     ChannelType,
+    Connection,
     Meeting,
     MeetingIdChoice,
     MeetingStatus,
@@ -34,10 +35,12 @@ from mattermost_zoom.core.start import (
     decide_start,
 )
 from mattermost_zoom.crypto import DecryptionError
+from mattermost_zoom.store.repository import StartLookups
 from mattermost_zoom.workflows.connect import connect_prompt
 from mattermost_zoom.workflows.identity import (
     UnknownEmail,
     ZoomIdentity,
+    connection_key,
     is_system_admin,
     resolve,
 )
@@ -51,13 +54,20 @@ async def start_meeting(svc: Services, actor: Actor, request: StartRequest) -> P
     """Start a meeting for ``actor``; returns what to show them, or None when the
     card itself is the answer."""
     now = utcnow()
-    channel, is_member, identity, saved_choice, recent, preference = await asyncio.gather(
+
+    async def identity_and_lookups() -> tuple[ZoomIdentity | Prompt | None, StartLookups]:
+        lookups = await svc.store.start_lookups(
+            connection_key=connection_key(svc, actor.user_id),
+            user_id=actor.user_id,
+            channel_id=request.channel_id,
+            since=now - RECENT_MEETING_WINDOW,
+        )
+        return await _identity(svc, actor, lookups.connection), lookups
+
+    channel, is_member, (identity, lookups) = await asyncio.gather(
         svc.mattermost.get_channel(request.channel_id),
         svc.mattermost.is_channel_member(request.channel_id, actor.user_id),
-        _identity(svc, actor),
-        svc.store.get_meeting_id_choice(actor.user_id),
-        svc.store.latest_open_meeting(request.channel_id, now - RECENT_MEETING_WINDOW),
-        svc.store.channel_preferences.get(request.channel_id),
+        identity_and_lookups(),
     )
     if isinstance(identity, Prompt):
         return identity
@@ -67,11 +77,11 @@ async def start_meeting(svc: Services, actor: Actor, request: StartRequest) -> P
             channel_type=ChannelType(channel.type),
             is_member=is_member,
             restrict_public_channels=svc.settings.restrict_meeting_creation,
-            channel_preference=preference,
+            channel_preference=lookups.channel_preference,
             connected=identity is not None,
             has_pmi=bool(identity and identity.pmi),
-            saved_choice=saved_choice,
-            recent_meeting=recent,
+            saved_choice=lookups.meeting_id_choice,
+            recent_meeting=lookups.recent_meeting,
             now=now,
         )
     )
@@ -107,9 +117,11 @@ async def start_meeting(svc: Services, actor: Actor, request: StartRequest) -> P
             return await _create(svc, actor, request, identity, personal=personal, topic=topic)
 
 
-async def _identity(svc: Services, actor: Actor) -> ZoomIdentity | Prompt | None:
+async def _identity(
+    svc: Services, actor: Actor, stored: Connection | None
+) -> ZoomIdentity | Prompt | None:
     try:
-        found = await resolve(svc, actor)
+        found = await resolve(svc, actor, stored)
     except (ReconnectNeeded, NotConnected):
         return None
     except DecryptionError:
@@ -166,26 +178,32 @@ async def _create(
         personal=personal,
         creator_username=actor.username,
     )
-    row_id = await svc.store.add_meeting(
-        Meeting(
-            meeting_id=zoom_meeting.id,
-            meeting_uuid=zoom_meeting.uuid or None,
-            post_id=None,
-            channel_id=request.channel_id,
-            creator_mm_user_id=actor.user_id,
-            topic=topic,
-            personal=personal,
-            join_url=zoom_meeting.join_url,
-            status=MeetingStatus.STARTED,
-            created_at=utcnow(),
-        )
+    meeting = Meeting(
+        meeting_id=zoom_meeting.id,
+        meeting_uuid=zoom_meeting.uuid or None,
+        post_id=None,
+        channel_id=request.channel_id,
+        creator_mm_user_id=actor.user_id,
+        topic=topic,
+        personal=personal,
+        join_url=zoom_meeting.join_url,
+        status=MeetingStatus.STARTED,
+        created_at=utcnow(),
     )
-    try:
-        created = await svc.mattermost.create_post(post)
-    except MattermostError as exc:
-        await svc.store.forget_meeting(row_id)
-        log.warning("posting the meeting card failed", extra={"error": str(exc)})
+    # Recorded while the card is being posted: a second /zoom start in the channel
+    # finds this meeting as recent from the moment its card can appear.
+    created, row_id = await asyncio.gather(
+        svc.mattermost.create_post(post), svc.store.add_meeting(meeting), return_exceptions=True
+    )
+    if isinstance(created, MattermostError):
+        if isinstance(row_id, int):
+            await svc.store.forget_meeting(row_id)
+        log.warning("posting the meeting card failed", extra={"error": str(created)})
         return Prompt(messages.mattermost_unavailable())
+    for failure in (created, row_id):
+        if isinstance(failure, BaseException):
+            raise failure
+    assert isinstance(created, dict) and isinstance(row_id, int)
     await svc.store.attach_post(row_id, str(created["id"]))
     log.info(
         "meeting started",
