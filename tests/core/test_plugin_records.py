@@ -7,6 +7,7 @@ import json
 import random
 import string
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -176,7 +177,7 @@ def test_a_record_encrypted_with_another_key_is_unreadable_without_leaking() -> 
     assert "refresh-1" not in str(caught.value)
 
 
-def _fields() -> dict[str, str]:
+def _fields() -> dict[str, Any]:
     return {
         "mm_user_id": "mmuser1",
         "zoom_user_id": "zoomUser1",

@@ -24,5 +24,5 @@ def test_public_channel_refused_private_channel_allowed(restricted: World) -> No
 
     dm = w.mm.direct_channel(w.alice, w.bob)
     w.mm.add_member(dm, w.bob)
-    w.run(w.bob, dm, "/zoom start")  # type: ignore[arg-type]
-    w.wait_for_card(dm)  # type: ignore[arg-type]
+    w.run(w.bob, dm, "/zoom start")
+    w.wait_for_card(dm)

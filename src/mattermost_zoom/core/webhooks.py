@@ -143,6 +143,21 @@ HANDLED_EVENTS = frozenset(
 )
 
 
+def ordering_key(envelope: dict[str, Any]) -> str:
+    """Events with the same key are carried out in the order they arrived: those of
+    one meeting (every session of a personal meeting ID included), or of one user.
+    Events with different keys touch different cards and may run side by side."""
+    payload = envelope.get("payload")
+    if not isinstance(payload, dict):
+        return ""
+    obj = payload.get("object")
+    if isinstance(obj, dict) and obj.get("id") not in (None, ""):
+        return f"meeting:{obj['id']}"
+    if payload.get("user_id"):
+        return f"user:{payload['user_id']}"
+    return ""
+
+
 def parse_event(envelope: dict[str, Any]) -> ZoomEvent:
     """Turn a handled event into a typed value; raise ``Rejected(400)`` when it lacks
     what its handling needs."""

@@ -48,7 +48,7 @@ from mattermost_zoom.simulators.mattermost_model import (
     iter_actions,
     new_id,
 )
-from mattermost_zoom.simulators.recording import Faults, RecordedRequest
+from mattermost_zoom.simulators.recording import Faults, FaultSwitches, RecordedRequest
 from mattermost_zoom.simulators.server import ServerThread
 
 T = TypeVar("T")
@@ -82,7 +82,7 @@ def _run_sync(coro: Coroutine[Any, Any, T]) -> T:
     return box["value"]  # type: ignore[no-any-return]
 
 
-class MattermostSimulator:
+class MattermostSimulator(FaultSwitches):
     """State of one Mattermost server and the means to act as its users."""
 
     def __init__(self, *, url: str = "http://mattermost.invalid") -> None:
@@ -138,17 +138,6 @@ class MattermostSimulator:
         server = ServerThread(self.app).start()
         self.url = server.url
         return server
-
-    @property
-    def latency(self) -> float:
-        return self.faults.latency
-
-    @latency.setter
-    def latency(self, seconds: float) -> None:
-        self.faults.latency = seconds
-
-    def set_down(self, down: bool) -> None:
-        self.faults.down = down
 
     def fail_next(
         self,

@@ -144,3 +144,21 @@ def guarded(
         return await handler(request)
 
     return wrapper
+
+
+class FaultSwitches:
+    """What a test turns on a simulator: added latency and a whole-server outage
+    (each simulator adds its own ``fail_next``)."""
+
+    faults: Faults
+
+    @property
+    def latency(self) -> float:
+        return self.faults.latency
+
+    @latency.setter
+    def latency(self, seconds: float) -> None:
+        self.faults.latency = seconds
+
+    def set_down(self, down: bool) -> None:
+        self.faults.down = down

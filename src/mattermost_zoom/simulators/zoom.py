@@ -25,7 +25,7 @@ import httpx
 from starlette.applications import Starlette
 
 from mattermost_zoom.simulators import zoom_api, zoom_webhooks
-from mattermost_zoom.simulators.recording import Faults, RecordedRequest
+from mattermost_zoom.simulators.recording import Faults, FaultSwitches, RecordedRequest
 from mattermost_zoom.simulators.server import ServerThread
 
 LOGIN_COOKIE = "zoomsim_user"
@@ -235,7 +235,7 @@ class CloudFile:
         return data
 
 
-class ZoomSimulator:
+class ZoomSimulator(FaultSwitches):
     """State of Zoom as seen by one OAuth app's users."""
 
     def __init__(
@@ -285,17 +285,6 @@ class ZoomSimulator:
     @property
     def api_url(self) -> str:
         return self.url + "/v2"
-
-    @property
-    def latency(self) -> float:
-        return self.faults.latency
-
-    @latency.setter
-    def latency(self, seconds: float) -> None:
-        self.faults.latency = seconds
-
-    def set_down(self, down: bool) -> None:
-        self.faults.down = down
 
     def fail_next(
         self,

@@ -1,5 +1,7 @@
-"""Answering Zoom comes first: during a burst of deliveries the worker waits for a
-pause, but never so long that a card stops telling the truth."""
+"""When the worker carries events out. Answering Zoom comes first: during a burst
+of deliveries the worker waits for a pause, but never so long that a card stops
+telling the truth. Events of one meeting run in the order they came; events of
+different meetings run side by side."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import httpx
 import pytest
 
 from mattermost_zoom import worker
+from mattermost_zoom.core.webhooks import ordering_key
 from mattermost_zoom.simulators.zoom_webhooks import encode, signed_headers
 from mattermost_zoom.worker import LULL, MAX_DEFERRAL, DeliveryPressure
 from tests.harness import World
@@ -94,3 +97,36 @@ def test_a_card_ends_while_zoom_keeps_delivering(
         sender.join()
     assert ended["props"]["meeting_status"] == "ENDED"
     assert still_delivering and delivered[0] > 0
+
+
+def test_events_of_one_meeting_keep_their_order_and_other_meetings_do_not_wait() -> None:
+    started = fixture("meeting_started")
+    ended = fixture("meeting_ended", id=started["payload"]["object"]["id"])
+    # A personal meeting ID: a later session has a new uuid and the same ID.
+    next_session = fixture(
+        "meeting_started", id=started["payload"]["object"]["id"], uuid="another-session=="
+    )
+    recording = fixture("recording_completed", id=started["payload"]["object"]["id"])
+    other = fixture("meeting_ended", id="89999999999")
+
+    key = ordering_key(started)
+    assert ordering_key(ended) == key
+    assert ordering_key(next_session) == key
+    assert ordering_key(recording) == key
+    assert ordering_key(other) != key
+
+    removal = {"event": "app_deauthorized", "payload": {"user_id": "u1", "account_id": "a"}}
+    assert ordering_key(removal) != ordering_key({**removal, "payload": {"user_id": "u2"}})
+
+
+def test_meetings_ending_together_all_end(world: World) -> None:
+    channels = [
+        world.mm.add_channel(world.team, "O", f"standup-{n}", [world.alice]) for n in range(6)
+    ]
+    cards = [started_card(world, channel, connect=n == 0) for n, channel in enumerate(channels)]
+    for card in cards:
+        deliver(world, world.zoom.start_meeting(card["props"]["meeting_id"]))
+    for card in cards:  # back to back: one claim takes them all
+        deliver(world, world.zoom.end_meeting(card["props"]["meeting_id"]))
+    for card in cards:
+        assert wait_ended(world, card)["props"]["meeting_status"] == "ENDED"
