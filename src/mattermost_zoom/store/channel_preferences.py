@@ -19,7 +19,7 @@ class ChannelPreferences:
 
     async def get(self, channel_id: str) -> ChannelPreference | None:
         async with self._db.read() as conn:
-            value = (await conn.execute(preference_query(channel_id))).scalar()
+            value = (await conn.execute(_preference_query(channel_id))).scalar()
         return ChannelPreference(value) if value else None
 
     async def set(
@@ -61,7 +61,7 @@ class ChannelPreferences:
         return [(r[0], ChannelPreference(r[1])) for r in rows]
 
 
-def preference_query(channel_id: str) -> Select[Any]:
+def _preference_query(channel_id: str) -> Select[Any]:
     return select(channel_preferences.c.preference).where(
         channel_preferences.c.channel_id == channel_id
     )

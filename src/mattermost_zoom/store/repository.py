@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, event, insert, or_, select, update
+from sqlalchemy import Select, Subquery, delete, event, insert, literal, or_, select, true, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -26,11 +26,12 @@ from mattermost_zoom.core.models import (
     StartRequest,
 )
 from mattermost_zoom.core.subscriptions import Subscription
-from mattermost_zoom.store.channel_preferences import ChannelPreferences, preference_query
+from mattermost_zoom.store.channel_preferences import ChannelPreferences
 from mattermost_zoom.store.database import SQLITE_PRAGMAS, Database
 from mattermost_zoom.store.dialect import upsertable_insert
 from mattermost_zoom.store.events import EventQueue
 from mattermost_zoom.store.schema import (
+    channel_preferences,
     meetings,
     oauth_states,
     subscriptions,
@@ -339,16 +340,32 @@ class Store:
     async def start_lookups(
         self, *, connection_key: str, user_id: str, channel_id: str, since: datetime
     ) -> StartLookups:
-        """What ``/zoom start`` needs from the database, read on one connection."""
+        """What ``/zoom start`` needs from the database, in one statement: it is on
+        the critical path, and each statement costs a thread hop or a round trip."""
+        connection = _connection_query(connection_key).subquery("connection")
+        recent = _latest_open_query(channel_id, since).subquery("recent")
+        anchor = select(literal(1).label("anchor")).subquery("anchor")  # the one row
+        query = select(
+            connection,
+            recent,
+            user_preferences.c.meeting_id_choice,
+            channel_preferences.c.preference,
+        ).select_from(
+            anchor.outerjoin(connection, true())
+            .outerjoin(recent, true())
+            .outerjoin(user_preferences, user_preferences.c.mm_user_id == user_id)
+            .outerjoin(channel_preferences, channel_preferences.c.channel_id == channel_id)
+        )
         async with self._db.read() as conn:
-            connection = (await conn.execute(_connection_query(connection_key))).mappings().first()
-            choice = (await conn.execute(_choice_query(user_id))).scalar()
-            recent = (await conn.execute(_latest_open_query(channel_id, since))).mappings().first()
-            preference = (await conn.execute(preference_query(channel_id))).scalar()
+            row = (await conn.execute(query)).mappings().one()
+        found_connection = _columns_of(row, connection)
+        found_recent = _columns_of(row, recent)
+        choice = row[user_preferences.c.meeting_id_choice]
+        preference = row[channel_preferences.c.preference]
         return StartLookups(
-            connection=_connection(connection) if connection else None,
+            connection=_connection(found_connection) if found_connection else None,
             meeting_id_choice=MeetingIdChoice(choice) if choice else None,
-            recent_meeting=_meeting(recent) if recent else None,
+            recent_meeting=_meeting(found_recent) if found_recent else None,
             channel_preference=ChannelPreference(preference) if preference else None,
         )
 
@@ -618,7 +635,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _connection(row: RowMapping) -> Connection:
+def _connection(row: Mapping[Any, Any]) -> Connection:
     return Connection(
         mm_user_id=row["mm_user_id"],
         zoom_user_id=row["zoom_user_id"],
@@ -640,6 +657,14 @@ def _subscription(row: RowMapping) -> Subscription:
         zoom_user_id=row["zoom_user_id"],
         created_at=row["created_at"],
     )
+
+
+def _columns_of(row: RowMapping, part: Subquery) -> dict[str, Any] | None:
+    """The columns of one outer-joined part of a row, by name; None when it matched
+    nothing (its primary key is null)."""
+    values = {column.name: row[column] for column in part.c}
+    key = next(column.name for column in part.c if column.primary_key)
+    return values if values[key] is not None else None
 
 
 def _connection_query(mm_user_id: str) -> Select[Any]:
@@ -665,7 +690,7 @@ def _latest_open_query(channel_id: str, since: datetime) -> Select[Any]:
     )
 
 
-def _meeting(row: RowMapping) -> Meeting:
+def _meeting(row: Mapping[Any, Any]) -> Meeting:
     return Meeting(
         meeting_id=row["meeting_id"],
         meeting_uuid=row["meeting_uuid"],

@@ -64,10 +64,11 @@ async def start_meeting(svc: Services, actor: Actor, request: StartRequest) -> P
         )
         return await _identity(svc, actor, lookups.connection), lookups
 
-    channel, is_member, (identity, lookups) = await asyncio.gather(
+    # The database read goes first: its thread works while the HTTP calls are built.
+    (identity, lookups), channel, is_member = await asyncio.gather(
+        identity_and_lookups(),
         svc.mattermost.get_channel(request.channel_id),
         svc.mattermost.is_channel_member(request.channel_id, actor.user_id),
-        identity_and_lookups(),
     )
     if isinstance(identity, Prompt):
         return identity
