@@ -84,17 +84,12 @@ class _InlineSqlite:
         self._conn: sqlite3.Connection | None = None
 
     def transaction(self, work: Callable[[sqlite3.Connection], T]) -> T | None:
-        if self._conn is None:
-            # Autocommit mode: the transaction below is explicit.
-            self._conn = sqlite3.connect(self._path, isolation_level=None)
-            for pragma in (*SQLITE_PRAGMAS, "PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=0"):
-                self._conn.execute(pragma)
-        conn = self._conn
         try:
+            conn = self._connection()
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             if exc.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                return None
+                return None  # another process is writing (or switching the file to WAL)
             raise
         try:
             result = work(conn)
@@ -103,6 +98,23 @@ class _InlineSqlite:
             raise
         conn.execute("COMMIT")
         return result
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            # Autocommit mode: the transaction is explicit.
+            conn = sqlite3.connect(self._path, isolation_level=None)
+            try:
+                for pragma in (
+                    *SQLITE_PRAGMAS,
+                    "PRAGMA busy_timeout=0",
+                    "PRAGMA wal_autocheckpoint=0",
+                ):
+                    conn.execute(pragma)
+            except BaseException:
+                conn.close()  # set up again next time
+                raise
+            self._conn = conn
+        return self._conn
 
     def close(self) -> None:
         if self._conn is not None:

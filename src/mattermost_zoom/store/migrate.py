@@ -30,6 +30,10 @@ def migrate(database_url: str) -> None:
                 # released when the connection closes, even if this one crashes.
                 connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _PG_LOCK_KEY})
                 connection.commit()
+            elif connection.dialect.name == "sqlite":
+                # The journal mode is kept in the file. Switched here, while the
+                # service is starting, it never has to wait for another writer later.
+                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
             _upgrade(connection)
             connection.commit()
     finally:
