@@ -7,7 +7,7 @@ import asyncio
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import sqlalchemy as sa
@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from mattermost_zoom.admin.rotate_key import KeyRotation, Outcome
 from mattermost_zoom.clock import utcnow
 from mattermost_zoom.config import load_settings
+from mattermost_zoom.core.models import NewConnection
 from mattermost_zoom.crypto import TokenCipher
 from mattermost_zoom.simulators.sandbox import ENCRYPTION_KEY as KEY_A
 from mattermost_zoom.simulators.server import ServerThread
@@ -165,16 +166,7 @@ def test_a_token_refreshed_during_the_rotation_is_never_overwritten(database_url
         old = TokenCipher([KEY_A])
         try:
             now = utcnow()
-            await store.save_connection(
-                mm_user_id="alice",
-                zoom_user_id="zoom-alice",
-                zoom_email="alice@example.com",
-                pmi=None,
-                access_token_enc=old.encrypt("old-access"),
-                refresh_token_enc=old.encrypt("old-refresh"),
-                access_expires_at=now,
-                now=now,
-            )
+            await store.save_connection(alice_connection(old, "old-access", "old-refresh", now))
             [read_by_rotation] = await rotation.read_batch(
                 store.engine, CONNECTIONS, after=None, limit=10, now=now
             )
@@ -214,16 +206,7 @@ def test_a_row_deleted_during_the_rotation_is_not_brought_back(database_url: str
         try:
             now = utcnow()
             old = TokenCipher([KEY_A])
-            await store.save_connection(
-                mm_user_id="alice",
-                zoom_user_id="zoom-alice",
-                zoom_email="alice@example.com",
-                pmi=None,
-                access_token_enc=old.encrypt("a"),
-                refresh_token_enc=old.encrypt("r"),
-                access_expires_at=now,
-                now=now,
-            )
+            await store.save_connection(alice_connection(old, "a", "r", now))
             [row] = await rotation.read_batch(
                 store.engine, CONNECTIONS, after=None, limit=10, now=now
             )
@@ -242,3 +225,18 @@ def _empty(database_url: str) -> None:
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM zoom_connections"))
     engine.dispose()
+
+
+def alice_connection(
+    cipher: TokenCipher, access: str, refresh: str, now: datetime
+) -> NewConnection:
+    return NewConnection(
+        mm_user_id="alice",
+        zoom_user_id="zoom-alice",
+        zoom_email="alice@example.com",
+        pmi=None,
+        access_token_enc=cipher.encrypt(access),
+        refresh_token_enc=cipher.encrypt(refresh),
+        access_expires_at=now,
+        connected_at=now,
+    )

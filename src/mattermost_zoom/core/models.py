@@ -28,16 +28,24 @@ class MeetingStatus(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class Connection:
-    """A Mattermost user's link to a Zoom account. Tokens stay encrypted here."""
+class NewConnection:
+    """A Mattermost user's link to a Zoom account, as just made (OAuth completed, or
+    imported from the plugin). Tokens are encrypted before they get here."""
 
-    mm_user_id: str
+    mm_user_id: str  # the key it is stored under
     zoom_user_id: str
     zoom_email: str
     pmi: str | None
     access_token_enc: str
     refresh_token_enc: str
     access_expires_at: datetime
+    connected_at: datetime
+
+
+@dataclass(frozen=True)
+class Connection(NewConnection):
+    """A stored connection: which generation its tokens are, and who is refreshing."""
+
     token_version: int
     refresh_lease_until: datetime | None = None
 

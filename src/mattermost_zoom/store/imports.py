@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mattermost_zoom.core.models import MeetingIdChoice
+from mattermost_zoom.core.models import MeetingIdChoice, NewConnection
 from mattermost_zoom.store.dialect import upsertable_insert
 from mattermost_zoom.store.repository import connection_row
 from mattermost_zoom.store.schema import user_preferences, zoom_connections
@@ -27,33 +27,9 @@ async def is_connected(engine: AsyncEngine, mm_user_id: str) -> bool:
     return found is not None
 
 
-async def add_connection_if_absent(
-    engine: AsyncEngine,
-    *,
-    mm_user_id: str,
-    zoom_user_id: str,
-    zoom_email: str,
-    pmi: str | None,
-    access_token_enc: str,
-    refresh_token_enc: str,
-    access_expires_at: datetime,
-    now: datetime,
-) -> bool:
+async def add_connection_if_absent(engine: AsyncEngine, new: NewConnection) -> bool:
     """False when the user is connected here already."""
-    return await _insert_if_absent(
-        engine,
-        zoom_connections,
-        connection_row(
-            mm_user_id=mm_user_id,
-            zoom_user_id=zoom_user_id,
-            zoom_email=zoom_email,
-            pmi=pmi,
-            access_token_enc=access_token_enc,
-            refresh_token_enc=refresh_token_enc,
-            access_expires_at=access_expires_at,
-            now=now,
-        ),
-    )
+    return await _insert_if_absent(engine, zoom_connections, connection_row(new))
 
 
 async def add_preference_if_absent(

@@ -23,6 +23,7 @@ from mattermost_zoom.core.models import (
     Meeting,
     MeetingIdChoice,
     MeetingStatus,
+    NewConnection,
     StartRequest,
 )
 from mattermost_zoom.core.subscriptions import Subscription
@@ -110,29 +111,9 @@ class Store:
             row = (await conn.execute(_connection_query(mm_user_id))).mappings().first()
         return _connection(row) if row else None
 
-    async def save_connection(
-        self,
-        *,
-        mm_user_id: str,
-        zoom_user_id: str,
-        zoom_email: str,
-        pmi: str | None,
-        access_token_enc: str,
-        refresh_token_enc: str,
-        access_expires_at: datetime,
-        now: datetime,
-    ) -> None:
+    async def save_connection(self, new: NewConnection) -> None:
         """Create or replace the user's connection (a reconnect starts a new version)."""
-        values = connection_row(
-            mm_user_id=mm_user_id,
-            zoom_user_id=zoom_user_id,
-            zoom_email=zoom_email,
-            pmi=pmi,
-            access_token_enc=access_token_enc,
-            refresh_token_enc=refresh_token_enc,
-            access_expires_at=access_expires_at,
-            now=now,
-        )
+        values = connection_row(new)
         await self._upsert(
             zoom_connections,
             values,
@@ -602,29 +583,19 @@ class Store:
             await conn.execute(stmt.on_conflict_do_update(index_elements=[key], set_=changes))
 
 
-def connection_row(
-    *,
-    mm_user_id: str,
-    zoom_user_id: str,
-    zoom_email: str,
-    pmi: str | None,
-    access_token_enc: str,
-    refresh_token_enc: str,
-    access_expires_at: datetime,
-    now: datetime,
-) -> dict[str, Any]:
+def connection_row(new: NewConnection) -> dict[str, Any]:
     """The zoom_connections row of a freshly connected user (first token version)."""
     return {
-        "mm_user_id": mm_user_id,
-        "zoom_user_id": zoom_user_id,
-        "zoom_email": zoom_email,
-        "pmi": pmi,
-        "access_token": access_token_enc,
-        "refresh_token": refresh_token_enc,
-        "access_expires_at": access_expires_at,
+        "mm_user_id": new.mm_user_id,
+        "zoom_user_id": new.zoom_user_id,
+        "zoom_email": new.zoom_email,
+        "pmi": new.pmi,
+        "access_token": new.access_token_enc,
+        "refresh_token": new.refresh_token_enc,
+        "access_expires_at": new.access_expires_at,
         "token_version": 1,
         "refresh_lease_until": None,
-        "connected_at": now,
+        "connected_at": new.connected_at,
     }
 
 
@@ -644,6 +615,7 @@ def _connection(row: Mapping[Any, Any]) -> Connection:
         access_token_enc=row["access_token"],
         refresh_token_enc=row["refresh_token"],
         access_expires_at=row["access_expires_at"],
+        connected_at=row["connected_at"],
         token_version=row["token_version"],
         refresh_lease_until=row["refresh_lease_until"],
     )

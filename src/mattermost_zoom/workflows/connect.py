@@ -18,7 +18,7 @@ from mattermost_zoom.clients.zoom import OAuthGrantError, ZoomError, new_code_ve
 from mattermost_zoom.clock import utcnow
 from mattermost_zoom.core import messages
 from mattermost_zoom.core.cards import Prompt
-from mattermost_zoom.core.models import Actor, StartRequest
+from mattermost_zoom.core.models import Actor, NewConnection, StartRequest
 from mattermost_zoom.crypto import DecryptionError, SignatureError, fingerprint
 from mattermost_zoom.workflows.identity import connection_key, is_system_admin
 from mattermost_zoom.workflows.services import Services
@@ -111,14 +111,16 @@ async def complete(svc: Services, *, state: str, code: str) -> Completed:
         log.warning("zoom oauth completion failed", extra={"error": str(exc)})
         raise ConnectFailed(messages.OAUTH_FAILED) from None
     await svc.store.save_connection(
-        mm_user_id=connection_key(svc, consumed.mm_user_id),
-        zoom_user_id=zoom_user.id,
-        zoom_email=zoom_user.email,
-        pmi=zoom_user.pmi,
-        access_token_enc=svc.keys.tokens.encrypt(tokens.access_token),
-        refresh_token_enc=svc.keys.tokens.encrypt(tokens.refresh_token),
-        access_expires_at=tokens.expires_at,
-        now=utcnow(),
+        NewConnection(
+            mm_user_id=connection_key(svc, consumed.mm_user_id),
+            zoom_user_id=zoom_user.id,
+            zoom_email=zoom_user.email,
+            pmi=zoom_user.pmi,
+            access_token_enc=svc.keys.tokens.encrypt(tokens.access_token),
+            refresh_token_enc=svc.keys.tokens.encrypt(tokens.refresh_token),
+            access_expires_at=tokens.expires_at,
+            connected_at=utcnow(),
+        )
     )
     log.info("zoom account connected", extra={"mm_user_id": consumed.mm_user_id})
     return Completed(

@@ -28,6 +28,7 @@ from mattermost_zoom.clients.zoom import (
     ZoomUser,
 )
 from mattermost_zoom.clock import utcnow
+from mattermost_zoom.core.models import NewConnection
 from mattermost_zoom.core.plugin_records import PluginUser
 from mattermost_zoom.crypto import TokenCipher
 from mattermost_zoom.store import imports
@@ -98,14 +99,16 @@ class Importer:
             # The plugin's refresh token is spent: keep the new one, whatever else failed.
         added = await imports.add_connection_if_absent(
             self.engine,
-            mm_user_id=user.mm_user_id,
-            zoom_user_id=profile.id if profile else user.zoom_user_id,
-            zoom_email=profile.email if profile else user.zoom_email,
-            pmi=profile.pmi if profile else None,
-            access_token_enc=self.cipher.encrypt(access),
-            refresh_token_enc=self.cipher.encrypt(refresh),
-            access_expires_at=expires_at,
-            now=utcnow(),
+            NewConnection(
+                mm_user_id=user.mm_user_id,
+                zoom_user_id=profile.id if profile else user.zoom_user_id,
+                zoom_email=profile.email if profile else user.zoom_email,
+                pmi=profile.pmi if profile else None,
+                access_token_enc=self.cipher.encrypt(access),
+                refresh_token_enc=self.cipher.encrypt(refresh),
+                access_expires_at=expires_at,
+                connected_at=utcnow(),
+            ),
         )
         if not added:
             return UserOutcome.ALREADY_HERE  # connected here while we were at it
