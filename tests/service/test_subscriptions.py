@@ -42,6 +42,13 @@ def reply(world: World, user: User, channel: Channel, text: str, expect: str) ->
     return message
 
 
+def subscribe(world: World, meeting: dict[str, Any]) -> str:
+    """Alice subscribes town square to ``meeting``, typing the ID as Zoom shows it;
+    her answer."""
+    command = f"/zoom subscription add {spaced(meeting['id'])}"
+    return reply(world, world.alice, world.town_square, command, "subscribed")
+
+
 def deliver(world: World, event: dict[str, Any]) -> None:
     url = f"{world.url}/webhook?secret={world.env['MMZOOM_WEBHOOK_SECRET']}"
     response = asyncio.run(world.zoom.deliver(url, event, world.env["MMZOOM_ZOOM_WEBHOOK_SECRET"]))
@@ -79,13 +86,7 @@ def add_admin(world: World) -> tuple[User, ZoomUser]:
 def test_subscribed_meeting_gets_one_card_per_session_and_it_ends(world: World) -> None:
     world.connect(world.alice, world.alice_zoom)
     meeting = zoom_meeting(world, world.alice_zoom)
-    answer = reply(
-        world,
-        world.alice,
-        world.town_square,
-        f"/zoom subscription add {spaced(meeting['id'])}",
-        "subscribed",
-    )
+    answer = subscribe(world, meeting)
     assert str(meeting["id"]) in answer
     assert world.cards(world.town_square) == []
 
@@ -120,6 +121,25 @@ def test_subscribed_meeting_gets_one_card_per_session_and_it_ends(world: World) 
     second = world.wait_for_card(world.town_square, count=2)
     assert second["id"] != card["id"]
     assert second["props"]["meeting_status"] == "STARTED"
+
+
+def test_a_card_whose_answer_was_lost_is_not_posted_twice(world: World) -> None:
+    world.connect(world.alice, world.alice_zoom)
+    meeting = zoom_meeting(world, world.alice_zoom)
+    subscribe(world, meeting)
+    # Mattermost posts the card, but the answer is lost on the way (a proxy's 504).
+    world.mm.fail_next("POST", "/api/v4/posts", 504, after=True)
+    deliver(world, world.zoom.start_meeting(meeting["id"]))
+    card = world.wait_for_card(world.town_square)
+    wait_for_queue(world)  # the retry has run
+
+    assert [c["id"] for c in world.cards(world.town_square)] == [card["id"]]
+    # The card is known as this session's: the end of the meeting ends it.
+    deliver(world, world.zoom.end_meeting(meeting["id"]))
+    wait_until(
+        lambda: world.mm.posts[card["id"]]["props"]["meeting_status"] == "ENDED",
+        what="the card to show the meeting ended",
+    )
 
 
 def test_card_uses_the_plain_join_link_when_the_subscriber_is_no_longer_connected(

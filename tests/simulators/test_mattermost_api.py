@@ -195,6 +195,33 @@ def test_update_replaces_props_and_patch_merges(mm: MattermostSimulator, env: En
     assert mismatch.status_code == 400
 
 
+def test_channel_posts_since_lists_what_changed_after_then(
+    mm: MattermostSimulator, env: Env
+) -> None:
+    early = make_post(mm, env, message="early")
+    time.sleep(0.005)
+    since = int(time.time() * 1000)
+    time.sleep(0.005)
+    late = make_post(mm, env, message="late")
+    listed = httpx.get(
+        api(mm, f"/channels/{env.town.id}/posts"), params={"since": since}, headers=env.auth
+    )
+    assert listed.status_code == 200
+    body = listed.json()
+    assert set(body["posts"]) == {late["id"]} and body["order"] == [late["id"]]
+    # Without since: a page of the newest, newest first.
+    page = httpx.get(api(mm, f"/channels/{env.town.id}/posts"), headers=env.auth).json()
+    assert page["order"][:2] == [late["id"], early["id"]]
+
+    bad = httpx.get(
+        api(mm, f"/channels/{env.town.id}/posts"), params={"since": "soon"}, headers=env.auth
+    )
+    assert bad.status_code == 400
+    # The bot is not in the private channel and is no admin.
+    hidden = httpx.get(api(mm, f"/channels/{env.secret.id}/posts"), headers=env.auth)
+    assert hidden.status_code == 403
+
+
 def test_bot_cannot_edit_other_users_posts(mm: MattermostSimulator, env: Env) -> None:
     post = mm.create_post(env.alice.id, env.town.id, "by alice")
     resp = httpx.put(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -135,6 +136,16 @@ class MattermostClient:
         posts: dict[str, dict[str, Any]] = data.get("posts") or {}
         order = [str(i) for i in data.get("order") or posts]
         return [posts[i] for i in order if i in posts]
+
+    async def channel_posts_since(self, channel_id: str, since: datetime) -> list[dict[str, Any]]:
+        """Posts of the channel created or changed after ``since`` (Mattermost lists
+        at most 1000), deleted ones left out."""
+        millis = int(since.timestamp() * 1000)
+        data = (
+            await self._call("GET", f"/channels/{channel_id}/posts", params={"since": millis})
+        ).json()
+        posts: dict[str, dict[str, Any]] = data.get("posts") or {}
+        return [post for post in posts.values() if not post.get("delete_at")]
 
     async def upload_file(
         self,

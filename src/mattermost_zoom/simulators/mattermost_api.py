@@ -58,6 +58,18 @@ def _error_response(exc: ApiError) -> JSONResponse:
     return JSONResponse(body, status_code=exc.status, headers={"X-Request-Id": body["request_id"]})
 
 
+def _int_param(request: Request, name: str) -> int:
+    """A whole-number query parameter (0 when absent); 400, as Mattermost answers,
+    when it is not one."""
+    raw = request.query_params.get(name, "")
+    if not raw:
+        return 0
+    try:
+        return int(raw)
+    except ValueError:
+        raise ApiError(invalid_param(name), 400) from None
+
+
 def _token(request: Request) -> str:
     # The server takes "Bearer" or "Token" in the header, or ?access_token=.
     header = request.headers.get("authorization", "")
@@ -368,6 +380,38 @@ class _Api:
             }
         return JSONResponse(body)
 
+    async def get_channel_posts(self, request: Request) -> Response:
+        """GET /channels/{id}/posts: with ``since`` (ms), every post created, changed
+        or deleted after then, oldest first, at most 1000; without it, a page of the
+        newest."""
+        viewer = self.caller(request)
+        assert viewer is not None
+        channel = self.readable_channel(viewer, request.path_params["channel_id"])
+        since = _int_param(request, "since")
+        with self.sim.lock:
+            posts = [p for p in self.sim.posts.values() if p["channel_id"] == channel.id]
+            if since:
+                shown = sorted(
+                    (p for p in posts if p["update_at"] > since), key=lambda p: p["create_at"]
+                )[:1000]
+            else:
+                per_page = _int_param(request, "per_page") or 60
+                page = _int_param(request, "page") or 0
+                live = sorted(
+                    (p for p in posts if not p["delete_at"]),
+                    key=lambda p: p["create_at"],
+                    reverse=True,
+                )
+                shown = live[page * per_page : (page + 1) * per_page]
+            body = {
+                "order": [p["id"] for p in reversed(shown)] if since else [p["id"] for p in shown],
+                "posts": {p["id"]: strip_integrations(p) for p in shown},
+                "next_post_id": "",
+                "prev_post_id": "",
+                "has_next": False,
+            }
+        return JSONResponse(body)
+
     async def update_post(self, request: Request) -> Response:
         """PUT: the body replaces message and props wholesale (missing props -> none)."""
         viewer = self.caller(request)
@@ -548,6 +592,7 @@ def build_app(sim: MattermostSimulator) -> Starlette:
         route(f"{v4}/users/{{user_id}}", api.get_user, "GET"),
         route(f"{v4}/channels/direct", api.create_direct, "POST"),
         route(f"{v4}/channels/{{channel_id}}/members/{{user_id}}", api.get_channel_member, "GET"),
+        route(f"{v4}/channels/{{channel_id}}/posts", api.get_channel_posts, "GET"),
         route(f"{v4}/channels/{{channel_id}}", api.get_channel, "GET"),
         route(f"{v4}/posts/ephemeral", api.create_ephemeral, "POST"),
         route(f"{v4}/posts", api.create_post, "POST"),

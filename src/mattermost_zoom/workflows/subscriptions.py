@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime, timedelta
 
 import httpx
 
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 # Zoom answers these for a meeting ID that does not exist or that this user cannot see.
 _NOT_FOUND_STATUSES = (400, 404)
+# How far Mattermost's clock may be behind ours when looking for a posted card.
+CLOCK_SKEW_MARGIN = timedelta(minutes=10)
 
 
 # --- /zoom subscription add | remove | list ---------------------------------------
@@ -215,7 +218,16 @@ async def _post_card_once(
     )
     topic = event.topic or DEFAULT_TOPIC
     if existing is not None and existing.row_id is not None:
-        row_id = existing.row_id  # an earlier attempt stopped before posting
+        # An earlier attempt stopped before it knew of a card: it may have posted one
+        # and lost Mattermost's answer.
+        row_id = existing.row_id
+        earlier = await _card_posted_earlier(
+            svc, subscription.channel_id, event.uuid, existing.created_at
+        )
+        if earlier is not None:
+            await svc.store.attach_post(row_id, earlier)
+            log.info("found the card an earlier attempt posted", extra={"post_id": earlier})
+            return earlier
     else:
         row_id = await svc.store.add_meeting(
             Meeting(
@@ -244,9 +256,10 @@ async def _post_card_once(
     )
     try:
         created = await svc.mattermost.create_post(post)
-    except MattermostError:
-        await svc.store.forget_meeting(row_id)
-        raise
+    except MattermostError as exc:
+        if exc.status < 500:
+            await svc.store.forget_meeting(row_id)  # refused: nothing was posted
+        raise  # a 5xx may hide a card that was posted: the retry looks for it
     post_id = str(created["id"])
     await svc.store.attach_post(row_id, post_id)
     log.info(
@@ -254,6 +267,19 @@ async def _post_card_once(
         extra={"meeting_id": event.meeting_id, "channel_id": subscription.channel_id},
     )
     return post_id
+
+
+async def _card_posted_earlier(
+    svc: Services, channel_id: str, session_uuid: str, attempted_at: datetime
+) -> str | None:
+    """The card of a Zoom session already in the channel, if any."""
+    # Mattermost's clock is not ours: look a little further back.
+    since = attempted_at - CLOCK_SKEW_MARGIN
+    for post in await svc.mattermost.channel_posts_since(channel_id, since):
+        props = post.get("props") or {}
+        if post.get("type") == cards.POST_TYPE and props.get("meeting_uuid") == session_uuid:
+            return str(post["id"])
+    return None
 
 
 async def _join_url(svc: Services, subscription: Subscription, meeting_id: str) -> str:
