@@ -179,6 +179,20 @@ def test_a_failed_message_is_retried_without_repeating_anything(world: World) ->
     assert len(world.zoom.compliance_requests) == 1
 
 
+def test_a_message_whose_answer_was_lost_is_not_sent_twice(world: World) -> None:
+    world.connect(world.alice, world.alice_zoom)
+    # Mattermost delivers the message, but the service never hears back (504 after it).
+    world.mm.fail_next("POST", "/api/v4/posts", 504, after=True)
+    assert deliver(world, deauthorized(world, world.alice_zoom)).status_code == 200
+
+    wait_until(lambda: dms(world, world.alice), what="the direct message")
+    wait_for_queue(world)
+    assert len(dms(world, world.alice)) == 1
+    channel = world.mm.direct_channel(world.bot, world.alice)
+    looked = [r for r in world.mm.requests if r.path == f"/api/v4/channels/{channel.id}/posts"]
+    assert looked, "the retry looked in the conversation before sending"
+
+
 def test_zoom_is_not_called_when_the_user_let_the_app_keep_their_data(world: World) -> None:
     world.connect(world.alice, world.alice_zoom)
     assert (

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 
 from mattermost_zoom.clients.mattermost import MattermostError
 from mattermost_zoom.core import deauthorization, webhooks
 from mattermost_zoom.store.repository import ZoomUserHolders
 from mattermost_zoom.worker import EffectLog
 from mattermost_zoom.workflows.connect import STATE_LIFETIME
+from mattermost_zoom.workflows.marked_posts import channel_posts_since_event, create_marked
 from mattermost_zoom.workflows.services import Services
 
 log = logging.getLogger(__name__)
@@ -46,7 +47,10 @@ async def app_deauthorized(svc: Services, event: webhooks.ZoomEvent, effects: Ef
             connected=mm_user_id in holders.connected,
             subscriptions=holders.subscriptions.get(mm_user_id, 0),
         )
-        await effects.once(f"direct-message:{mm_user_id}", _direct_message(svc, mm_user_id, text))
+        step = f"direct-message:{mm_user_id}"
+        await effects.once(
+            step, partial(_send_direct_message, svc, effects, step, mm_user_id, text)
+        )
 
 
 async def _forget(
@@ -74,22 +78,23 @@ async def _report_compliance(svc: Services, event: webhooks.AppDeauthorized) -> 
     log.info("zoom data compliance reported")
 
 
-def _direct_message(
-    svc: Services, mm_user_id: str, message: str
-) -> Callable[[], Awaitable[str | None]]:
-    """Sends a DM from the bot. A user Mattermost refuses (deleted, deactivated) is
-    skipped: the data is gone either way, and retrying would not help."""
-    return lambda: _send_direct_message(svc, mm_user_id, message)
-
-
-async def _send_direct_message(svc: Services, mm_user_id: str, message: str) -> str | None:
+async def _send_direct_message(
+    svc: Services, effects: EffectLog, step: str, mm_user_id: str, message: str
+) -> str | None:
+    """A direct message from the bot. A user Mattermost refuses (deleted,
+    deactivated) is skipped: the data is gone either way, and retrying would not help."""
     try:
         bot = await svc.mattermost.get_me()
         channel_id = await svc.mattermost.direct_channel(bot.id, mm_user_id)
-        post = await svc.mattermost.create_post({"channel_id": channel_id, "message": message})
+        return await create_marked(
+            svc,
+            effects,
+            step,
+            {"channel_id": channel_id, "message": message},
+            earlier_posts=channel_posts_since_event(svc, effects, channel_id),
+        )
     except MattermostError as exc:
         if exc.status == 429 or exc.status >= 500:
             raise
         log.warning("could not tell a user their zoom data was deleted", extra={"error": str(exc)})
         return None
-    return str(post["id"])

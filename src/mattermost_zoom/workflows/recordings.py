@@ -22,6 +22,7 @@ from mattermost_zoom.core import recordings, webhooks
 from mattermost_zoom.core.models import Meeting
 from mattermost_zoom.core.recordings import Attachment, Refusal
 from mattermost_zoom.worker import EffectLog
+from mattermost_zoom.workflows.marked_posts import create_marked
 from mattermost_zoom.workflows.services import Services
 
 log = logging.getLogger(__name__)
@@ -178,31 +179,12 @@ async def _reply(
     died before recording that."""
     assert card.post_id is not None
     root_id = card.post_id
-    marker = f"{effects.event_id}:{step}"
-
-    async def post() -> str:
-        if effects.retrying:
-            earlier = await _marked_reply(svc, root_id, marker)
-            if earlier is not None:
-                log.info("found a reply an earlier attempt made", extra={"step": step})
-                return earlier
-        reply: dict[str, Any] = {
-            "channel_id": card.channel_id,
-            "root_id": root_id,
-            "message": message,
-            "props": {recordings.EVENT_MARKER_PROP: marker},
-        }
-        if file_ids:
-            reply["file_ids"] = file_ids
-        created = await svc.mattermost.create_post(reply)
-        return str(created["id"])
-
-    return await effects.once(step, post)
-
-
-async def _marked_reply(svc: Services, root_id: str, marker: str) -> str | None:
-    for post in await svc.mattermost.get_thread(root_id):
-        props = post.get("props") or {}
-        if props.get(recordings.EVENT_MARKER_PROP) == marker:
-            return str(post["id"])
-    return None
+    reply: dict[str, Any] = {"channel_id": card.channel_id, "root_id": root_id, "message": message}
+    if file_ids:
+        reply["file_ids"] = file_ids
+    return await effects.once(
+        step,
+        lambda: create_marked(
+            svc, effects, step, reply, earlier_posts=lambda: svc.mattermost.get_thread(root_id)
+        ),
+    )

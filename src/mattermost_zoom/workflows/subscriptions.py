@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import httpx
 
@@ -26,6 +26,7 @@ from mattermost_zoom.core.start import DEFAULT_TOPIC
 from mattermost_zoom.core.subscriptions import MeetingInfo, Subscription
 from mattermost_zoom.worker import EffectLog
 from mattermost_zoom.workflows.connect import connect_url
+from mattermost_zoom.workflows.marked_posts import CLOCK_SKEW_MARGIN
 from mattermost_zoom.workflows.services import Services
 from mattermost_zoom.workflows.tokens import NotConnected, ReconnectNeeded
 
@@ -33,8 +34,6 @@ log = logging.getLogger(__name__)
 
 # Zoom answers these for a meeting ID that does not exist or that this user cannot see.
 _NOT_FOUND_STATUSES = (400, 404)
-# How far Mattermost's clock may be behind ours when looking for a posted card.
-CLOCK_SKEW_MARGIN = timedelta(minutes=10)
 
 
 # --- /zoom subscription add | remove | list ---------------------------------------
@@ -273,7 +272,6 @@ async def _card_posted_earlier(
     svc: Services, channel_id: str, session_uuid: str, attempted_at: datetime
 ) -> str | None:
     """The card of a Zoom session already in the channel, if any."""
-    # Mattermost's clock is not ours: look a little further back.
     since = attempted_at - CLOCK_SKEW_MARGIN
     for post in await svc.mattermost.channel_posts_since(channel_id, since):
         props = post.get("props") or {}
