@@ -66,7 +66,7 @@ class EventQueue:
         # Deliveries waiting for the next group commit, and the task doing it.
         self._waiting: list[tuple[dict[str, object], asyncio.Future[bool]]] = []
         self._committer: asyncio.Task[None] | None = None
-        # How SQLAlchemy would store each value (the time columns), for the direct path.
+        # How SQLAlchemy would store each value (the time columns), for the inline path.
         self._to_sqlite = {
             name: processor
             for name in _QUEUED_COLUMNS
