@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import delete, select
 
 from mattermost_zoom.core.channel_policy import ChannelPreference
 from mattermost_zoom.store.database import Database
@@ -19,7 +18,13 @@ class ChannelPreferences:
 
     async def get(self, channel_id: str) -> ChannelPreference | None:
         async with self._db.read() as conn:
-            value = (await conn.execute(_preference_query(channel_id))).scalar()
+            value = (
+                await conn.execute(
+                    select(channel_preferences.c.preference).where(
+                        channel_preferences.c.channel_id == channel_id
+                    )
+                )
+            ).scalar()
         return ChannelPreference(value) if value else None
 
     async def set(
@@ -59,9 +64,3 @@ class ChannelPreferences:
                 )
             ).all()
         return [(r[0], ChannelPreference(r[1])) for r in rows]
-
-
-def _preference_query(channel_id: str) -> Select[Any]:
-    return select(channel_preferences.c.preference).where(
-        channel_preferences.c.channel_id == channel_id
-    )

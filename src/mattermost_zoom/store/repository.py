@@ -203,7 +203,13 @@ class Store:
 
     async def get_meeting_id_choice(self, mm_user_id: str) -> MeetingIdChoice | None:
         async with self._db.read() as conn:
-            value = (await conn.execute(_choice_query(mm_user_id))).scalar()
+            value = (
+                await conn.execute(
+                    select(user_preferences.c.meeting_id_choice).where(
+                        user_preferences.c.mm_user_id == mm_user_id
+                    )
+                )
+            ).scalar()
         return MeetingIdChoice(value) if value else None
 
     async def set_meeting_id_choice(
@@ -312,11 +318,6 @@ class Store:
     async def forget_meeting(self, row_id: int) -> None:
         async with self._db.write() as conn:
             await conn.execute(delete(meetings).where(meetings.c.id == row_id))
-
-    async def latest_open_meeting(self, channel_id: str, since: datetime) -> Meeting | None:
-        async with self._db.read() as conn:
-            row = (await conn.execute(_latest_open_query(channel_id, since))).mappings().first()
-        return _meeting(row) if row else None
 
     async def start_lookups(
         self, *, connection_key: str, user_id: str, channel_id: str, since: datetime
@@ -641,12 +642,6 @@ def _columns_of(row: RowMapping, part: Subquery) -> dict[str, Any] | None:
 
 def _connection_query(mm_user_id: str) -> Select[Any]:
     return select(zoom_connections).where(zoom_connections.c.mm_user_id == mm_user_id)
-
-
-def _choice_query(mm_user_id: str) -> Select[Any]:
-    return select(user_preferences.c.meeting_id_choice).where(
-        user_preferences.c.mm_user_id == mm_user_id
-    )
 
 
 def _latest_open_query(channel_id: str, since: datetime) -> Select[Any]:
