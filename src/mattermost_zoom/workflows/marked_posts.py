@@ -20,7 +20,7 @@ from mattermost_zoom.workflows.services import Services
 log = logging.getLogger(__name__)
 
 # Mattermost's clock is not ours: look this much further back for an earlier post.
-CLOCK_SKEW_MARGIN = timedelta(minutes=10)
+_CLOCK_SKEW_MARGIN = timedelta(minutes=10)
 
 EarlierPosts = Callable[[], Awaitable[list[dict[str, Any]]]]
 
@@ -49,5 +49,5 @@ async def create_marked(
 
 def channel_posts_since_event(svc: Services, effects: EffectLog, channel_id: str) -> EarlierPosts:
     """The channel's posts since the event arrived (less the clock margin)."""
-    since = effects.received_at - CLOCK_SKEW_MARGIN
+    since = effects.received_at - _CLOCK_SKEW_MARGIN
     return lambda: svc.mattermost.channel_posts_since(channel_id, since)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
 
 import httpx
 
@@ -26,7 +25,7 @@ from mattermost_zoom.core.start import DEFAULT_TOPIC
 from mattermost_zoom.core.subscriptions import MeetingInfo, Subscription
 from mattermost_zoom.worker import EffectLog
 from mattermost_zoom.workflows.connect import connect_url
-from mattermost_zoom.workflows.marked_posts import CLOCK_SKEW_MARGIN
+from mattermost_zoom.workflows.marked_posts import channel_posts_since_event, create_marked
 from mattermost_zoom.workflows.services import Services
 from mattermost_zoom.workflows.tokens import NotConnected, ReconnectNeeded
 
@@ -34,6 +33,7 @@ log = logging.getLogger(__name__)
 
 # Zoom answers these for a meeting ID that does not exist or that this user cannot see.
 _NOT_FOUND_STATUSES = (400, 404)
+_CARD_STEP = "subscription-card"
 
 
 # --- /zoom subscription add | remove | list ---------------------------------------
@@ -195,19 +195,18 @@ async def post_subscribed_card(
         # Whoever subscribed the channel has left it: it no longer gets cards.
         log.info("subscriber left the channel; no card", extra={"meeting_id": event.meeting_id})
         return
-    await effects.once(
-        "subscription-card",
-        lambda: _post_card_once(svc, event, subscription, effects.event_id),
-    )
+    await effects.once(_CARD_STEP, lambda: _post_card_once(svc, event, subscription, effects))
 
 
 async def _post_card_once(
-    svc: Services, event: webhooks.MeetingStarted, subscription: Subscription, event_id: int
+    svc: Services, event: webhooks.MeetingStarted, subscription: Subscription, effects: EffectLog
 ) -> str | None:
     existing = await svc.store.meeting_for_instance(event.uuid)
     if existing is not None and existing.post_id is not None:
         return existing.post_id  # this session already has its card
-    if not await svc.store.claim_subscription_session(event.meeting_id, event.uuid, event_id):
+    if not await svc.store.claim_subscription_session(
+        event.meeting_id, event.uuid, effects.event_id
+    ):
         # Another delivery of this start holds the session and posts (or retries) its card.
         log.info("card already being posted", extra={"meeting_id": event.meeting_id})
         return None
@@ -217,16 +216,7 @@ async def _post_card_once(
     )
     topic = event.topic or DEFAULT_TOPIC
     if existing is not None and existing.row_id is not None:
-        # An earlier attempt stopped before it knew of a card: it may have posted one
-        # and lost Mattermost's answer.
-        row_id = existing.row_id
-        earlier = await _card_posted_earlier(
-            svc, subscription.channel_id, event.uuid, existing.created_at
-        )
-        if earlier is not None:
-            await svc.store.attach_post(row_id, earlier)
-            log.info("found the card an earlier attempt posted", extra={"post_id": earlier})
-            return earlier
+        row_id = existing.row_id  # an earlier attempt stopped before it knew of a card
     else:
         row_id = await svc.store.add_meeting(
             Meeting(
@@ -254,30 +244,23 @@ async def _post_card_once(
         creator_username=creator,
     )
     try:
-        created = await svc.mattermost.create_post(post)
+        post_id = await create_marked(
+            svc,
+            effects,
+            _CARD_STEP,
+            post,
+            earlier_posts=channel_posts_since_event(svc, effects, subscription.channel_id),
+        )
     except MattermostError as exc:
         if exc.status < 500:
             await svc.store.forget_meeting(row_id)  # refused: nothing was posted
         raise  # a 5xx may hide a card that was posted: the retry looks for it
-    post_id = str(created["id"])
     await svc.store.attach_post(row_id, post_id)
     log.info(
         "subscribed meeting card posted",
         extra={"meeting_id": event.meeting_id, "channel_id": subscription.channel_id},
     )
     return post_id
-
-
-async def _card_posted_earlier(
-    svc: Services, channel_id: str, session_uuid: str, attempted_at: datetime
-) -> str | None:
-    """The card of a Zoom session already in the channel, if any."""
-    since = attempted_at - CLOCK_SKEW_MARGIN
-    for post in await svc.mattermost.channel_posts_since(channel_id, since):
-        props = post.get("props") or {}
-        if post.get("type") == cards.POST_TYPE and props.get("meeting_uuid") == session_uuid:
-            return str(post["id"])
-    return None
 
 
 async def _join_url(svc: Services, subscription: Subscription, meeting_id: str) -> str:
