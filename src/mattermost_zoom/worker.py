@@ -21,6 +21,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from typing import Any
 
 import httpx
 
@@ -76,6 +77,7 @@ class EffectLog:
         return result
 
 
+Envelope = dict[str, Any]
 Handler = Callable[[Services, webhooks.ZoomEvent, EffectLog], Awaitable[None]]
 
 
@@ -151,9 +153,12 @@ class EventWorker:
             return False
         held = {event.id for event in events}
         heartbeat = asyncio.create_task(self._keep_lease(held))
+        bodies = {event.id: _read(event) for event in events}
         lanes: dict[str, list[QueuedEvent]] = {}
         for event in events:
-            lanes.setdefault(_ordering_key(event), []).append(event)
+            body = bodies[event.id]
+            key = webhooks.ordering_key(body) if isinstance(body, dict) else ""
+            lanes.setdefault(key, []).append(event)
         done: list[int] = []
 
         turns = asyncio.Semaphore(SIDE_BY_SIDE)
@@ -161,7 +166,7 @@ class EventWorker:
         async def in_order(lane: list[QueuedEvent]) -> None:
             async with turns:
                 for event in lane:
-                    if await self._process(event):
+                    if await self._process(event, bodies[event.id]):
                         done.append(event.id)
                     else:
                         held.discard(event.id)
@@ -176,13 +181,13 @@ class EventWorker:
                 await self._svc.store.events.done(done, utcnow())
         return True
 
-    async def _process(self, event: QueuedEvent) -> bool:
+    async def _process(self, event: QueuedEvent, body: Envelope | PermanentFailure) -> bool:
         """Carry one event out; True when it is done (to be marked so)."""
         queue = self._svc.store.events
         context = current_request_id.set(f"event-{event.id}")
         counted = self._svc.metrics.webhook_events
         try:
-            await self._handle(event)
+            await self._handle(event, body)
             counted.labels(event.event, "processed").inc()
             log.info("zoom event processed", extra=_about(event))
             return True
@@ -196,10 +201,12 @@ class EventWorker:
             current_request_id.reset(context)
         return False
 
-    async def _handle(self, event: QueuedEvent) -> None:
+    async def _handle(self, event: QueuedEvent, body: Envelope | PermanentFailure) -> None:
+        if isinstance(body, PermanentFailure):
+            raise body
         try:
-            parsed = webhooks.parse_event(json.loads(event.body))
-        except (ValueError, webhooks.Rejected) as exc:
+            parsed = webhooks.parse_event(body)
+        except webhooks.Rejected as exc:
             raise PermanentFailure(f"stored event cannot be read: {exc}") from None
         handler = self._handlers.get(event.event)
         if handler is None:
@@ -259,12 +266,15 @@ class DeliveryPressure:
         return now - self._last_delivery < LULL and now - self._burst_since < MAX_DEFERRAL
 
 
-def _ordering_key(event: QueuedEvent) -> str:
+def _read(event: QueuedEvent) -> Envelope | PermanentFailure:
+    """The stored body as JSON, read once per attempt; or why it cannot be."""
     try:
-        envelope = json.loads(event.body)
-    except ValueError:
-        return ""  # fails in its turn, with the reason
-    return webhooks.ordering_key(envelope) if isinstance(envelope, dict) else ""
+        body = json.loads(event.body)
+    except ValueError as exc:
+        return PermanentFailure(f"stored event cannot be read: {exc}")
+    if not isinstance(body, dict):
+        return PermanentFailure("stored event cannot be read: not a JSON object")
+    return body
 
 
 def _about(event: QueuedEvent) -> dict[str, object]:
