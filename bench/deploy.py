@@ -19,6 +19,7 @@ from starlette.types import Receive, Scope, Send
 
 from mattermost_zoom.simulators.process import ServiceProcess
 from mattermost_zoom.simulators.sandbox import Sandbox, start_sandbox
+from mattermost_zoom.simulators.scratch_database import scratch_postgres_database
 from mattermost_zoom.store.urls import sync_url
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,16 +56,8 @@ def database(backend: str, workdir: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{workdir / f'bench-{uuid.uuid4().hex[:8]}.db'}"
         return
-    name = f"mmzoom_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(sync_url(POSTGRES_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(POSTGRES_ADMIN_URL, "mmzoom_bench") as url:
+        yield url
 
 
 # --- the service as a process ---------------------------------------------------------

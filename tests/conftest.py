@@ -8,13 +8,13 @@ descriptions in ../shared/specs/.
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from mattermost_zoom.simulators.scratch_database import scratch_postgres_database
 from tests.harness import World, build_world
 from tests.spec_validation import validate_mattermost_requests, validate_zoom_requests
 
@@ -33,17 +33,8 @@ def postgres_database() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped at the end."""
     if SKIP_POSTGRES:
         pytest.skip("MMZOOM_TEST_SKIP_POSTGRES=1")
-    name = f"mmzoom_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(_pg(PG_ADMIN_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_postgres_database(PG_ADMIN_URL, "mmzoom_test") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _empty_postgres(url: str) -> None:

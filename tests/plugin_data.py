@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -19,6 +18,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from mattermost_zoom.simulators.scratch_database import scratch_postgres_database
 
 BLOCK = 16
 GO_ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -148,21 +149,12 @@ class MattermostDatabase:
 def mattermost_database(admin_url: str) -> Iterator[MattermostDatabase]:
     """A throw-away database holding Mattermost's plugin key-value and preferences
     tables, dropped afterwards."""
-    name = f"mm_plugin_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(
-        admin_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = admin_url.rsplit("/", 1)[0] + "/" + name
-    database = MattermostDatabase(url)
-    try:
-        with database._engine.begin() as conn:
-            for ddl in _MATTERMOST_TABLES:
-                conn.execute(sa.text(ddl))
-        yield database
-    finally:
-        database.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(admin_url, "mm_plugin") as url:
+        database = MattermostDatabase(url)
+        try:
+            with database._engine.begin() as conn:
+                for ddl in _MATTERMOST_TABLES:
+                    conn.execute(sa.text(ddl))
+            yield database
+        finally:
+            database.dispose()

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from alembic.script import ScriptDirectory
 
 import mattermost_zoom.store.migrate
 from mattermost_zoom.simulators.mattermost_model import Channel
+from mattermost_zoom.simulators.scratch_database import scratch_postgres_database
 from mattermost_zoom.simulators.server import ServerThread
 from mattermost_zoom.store.urls import sync_url
 from tests.harness import World, build_world, free_port, wait_until
@@ -45,16 +45,8 @@ REPLICAS = 3
 def empty_database(postgres_database: str) -> Iterator[str]:
     """A database of its own for one test, without even the schema: a sibling of
     the session's PostgreSQL database, dropped afterwards."""
-    name = f"mmzoom_replicas_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(sync_url(postgres_database), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield postgres_database.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_postgres_database(postgres_database, "mmzoom_replicas") as url:
+        yield url
 
 
 @dataclass
