@@ -6,15 +6,12 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
-import sqlalchemy as sa
-
 from mattermost_zoom.core.subscriptions import Subscription
-from mattermost_zoom.simulators.mattermost_model import Channel, User
+from mattermost_zoom.simulators.mattermost_model import User
 from mattermost_zoom.simulators.zoom import ZoomUser
 from mattermost_zoom.store.migrate import migrate
 from mattermost_zoom.store.repository import Store
-from mattermost_zoom.store.urls import sync_url
-from tests.harness import World, link_in, wait_until
+from tests.harness import World, link_in, reply, wait_for_queue, wait_until
 
 
 def zoom_meeting(world: World, host: ZoomUser, topic: str = "Weekly sync") -> dict[str, Any]:
@@ -28,20 +25,6 @@ def spaced(meeting_id: int | str) -> str:
     return f"{text[:-8]} {text[-8:-4]} {text[-4:]}"
 
 
-def reply(world: World, user: User, channel: Channel, text: str, expect: str) -> str:
-    """Run a command and return the answer containing ``expect``."""
-    before = len(world.ephemerals(user, channel))
-    world.run(user, channel, text)
-
-    def answered() -> str | None:
-        new = world.ephemerals(user, channel)[before:]
-        return next((p["message"] for p in new if expect in p["message"]), None)
-
-    message = wait_until(answered, what=f"an answer containing {expect!r}")
-    assert message is not None
-    return message
-
-
 def subscribe(world: World, meeting: dict[str, Any]) -> str:
     """Alice subscribes town square to ``meeting``, typing the ID as Zoom shows it;
     her answer."""
@@ -53,23 +36,6 @@ def deliver(world: World, event: dict[str, Any]) -> None:
     url = f"{world.url}/webhook?secret={world.env['MMZOOM_WEBHOOK_SECRET']}"
     response = asyncio.run(world.zoom.deliver(url, event, world.env["MMZOOM_ZOOM_WEBHOOK_SECRET"]))
     assert response.status_code == 200, response.text
-
-
-def wait_for_queue(world: World) -> None:
-    """Every Zoom event delivered so far has been worked off."""
-    engine = sa.create_engine(sync_url(world.settings.database_url))
-    try:
-
-        def idle() -> bool:
-            with engine.connect() as conn:
-                pending = conn.execute(
-                    sa.text("SELECT count(*) FROM webhook_events WHERE status = 'pending'")
-                ).scalar()
-            return pending == 0
-
-        wait_until(idle, what="the queued Zoom events to be handled")
-    finally:
-        engine.dispose()
 
 
 def add_admin(world: World) -> tuple[User, ZoomUser]:

@@ -9,13 +9,11 @@ import json
 from typing import Any
 
 import httpx
-import sqlalchemy as sa
 
-from mattermost_zoom.simulators.mattermost_model import Channel, User
+from mattermost_zoom.simulators.mattermost_model import User
 from mattermost_zoom.simulators.zoom import ZoomUser
 from mattermost_zoom.simulators.zoom_webhooks import encode
-from mattermost_zoom.store.urls import sync_url
-from tests.harness import World, link_in, wait_until
+from tests.harness import World, link_in, queue_statuses, reply, wait_for_queue, wait_until
 
 
 def deauthorized(world: World, zoom_user: ZoomUser, retention: str = "false") -> dict[str, Any]:
@@ -37,37 +35,9 @@ def deliver(world: World, event: dict[str, Any], url: str | None = None) -> http
     )
 
 
-def queue_statuses(world: World) -> list[str]:
-    engine = sa.create_engine(sync_url(world.settings.database_url))
-    try:
-        with engine.connect() as conn:
-            return list(conn.execute(sa.text("SELECT status FROM webhook_events")).scalars())
-    finally:
-        engine.dispose()
-
-
-def wait_for_queue(world: World) -> None:
-    wait_until(
-        lambda: "pending" not in queue_statuses(world), what="queued Zoom events to be handled"
-    )
-
-
 def dms(world: World, user: User) -> list[dict[str, Any]]:
     channel = world.mm.direct_channel(world.bot, user)
     return [p for p in world.posts(channel) if p["user_id"] == world.bot.id]
-
-
-def reply(world: World, user: User, channel: Channel, text: str, expect: str) -> str:
-    before = len(world.ephemerals(user, channel))
-    world.run(user, channel, text)
-
-    def answered() -> str | None:
-        new = world.ephemerals(user, channel)[before:]
-        return next((p["message"] for p in new if expect in p["message"]), None)
-
-    message = wait_until(answered, what=f"an answer containing {expect!r}")
-    assert message is not None
-    return message
 
 
 def subscribed_meeting(world: World, user: User, zoom_user: ZoomUser) -> dict[str, Any]:

@@ -12,12 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from mattermost_zoom.core.recordings import MAX_ATTACHMENT_BYTES, download_allowed
 from mattermost_zoom.simulators.zoom import CloudFile
-from mattermost_zoom.store.urls import sync_url
-from tests.harness import World, build_world, wait_until
+from tests.harness import World, build_world, wait_for_queue, wait_until
 from tests.spec_validation import validate_mattermost_requests, validate_zoom_requests
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -69,22 +67,6 @@ def fetched(world: World, entry: dict[str, Any]) -> list[str]:
 
 def attached_bytes(world: World, reply: dict[str, Any]) -> dict[str, bytes]:
     return {f.name: world.mm.file_contents[f.id] for f in world.attachments(reply)}
-
-
-def wait_idle(world: World) -> None:
-    """Wait until the service has carried out every event it accepted (retries
-    included): no event is pending in its queue any more."""
-    engine = sa.create_engine(sync_url(world.settings.database_url))
-    query = sa.text("SELECT count(*) FROM webhook_events WHERE status = 'pending'")
-
-    def idle() -> bool:
-        with engine.connect() as conn:
-            return conn.execute(query).scalar() == 0
-
-    try:
-        wait_until(idle, what="every accepted event to be carried out")
-    finally:
-        engine.dispose()
 
 
 def recording_replies(world: World, card: dict[str, Any]) -> list[dict[str, Any]]:
@@ -311,7 +293,7 @@ def test_duplicate_delivery_gives_one_reply(world: World) -> None:
     again = send(world, copy.deepcopy(event))
     assert again.json()["status"] == "duplicate"
 
-    wait_idle(world)
+    wait_for_queue(world)
     (reply,) = recording_replies(world, card)
     assert len(world.attachments(reply)) == 1
     assert len(world.mm.files) == 1  # the chat, uploaded once
@@ -326,7 +308,7 @@ def test_mattermost_outage_is_retried_with_exactly_one_reply(world: World) -> No
 
     reply = world.wait_for_reply(card, "recording")
     assert attached_bytes(world, reply) == {"meeting-chat.txt": chat}
-    wait_idle(world)
+    wait_for_queue(world)
     assert len(recording_replies(world, card)) == 1
     uploads = [r for r in world.mm.requests if r.method == "POST" and r.path == "/api/v4/files"]
     assert len(uploads) == 2  # refused once, then uploaded once
@@ -340,7 +322,7 @@ def test_reply_made_before_a_lost_answer_is_not_made_twice(world: World) -> None
     send(world, world.zoom.complete_recording(card["props"]["meeting_id"]))
 
     world.wait_for_reply(card, "recording")
-    wait_idle(world)
+    wait_for_queue(world)
     (reply,) = recording_replies(world, card)
     assert len(world.attachments(reply)) == 1
     looked = [r for r in world.mm.requests if r.path == f"/api/v4/posts/{card['id']}/thread"]
