@@ -30,12 +30,11 @@ _QUEUED_COLUMNS = (
     "attempts",
     "next_attempt_at",
 )
-_SQLITE_INSERT = """
-    INSERT INTO webhook_events
-        (dedup_key, event, body, received_at, status, attempts, next_attempt_at)
-    VALUES (?, ?, ?, ?, ?, ?, ?)
-    ON CONFLICT (dedup_key) DO NOTHING
-"""
+# The inline path's statement, from the same column list as its rows.
+_SQLITE_INSERT = (
+    f"INSERT INTO {webhook_events.name} ({', '.join(_QUEUED_COLUMNS)})"  # noqa: S608 - constants
+    f" VALUES ({', '.join('?' for _ in _QUEUED_COLUMNS)}) ON CONFLICT (dedup_key) DO NOTHING"
+)
 
 
 @dataclass(frozen=True)
